@@ -1,0 +1,163 @@
+"""One typed settings object: environment, then `jaju.toml`, then defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from jaju.errors import ConfigError
+
+DEFAULT_DATA_DIR = Path.home() / ".jaju"
+JURISDICTION_CODES = ("KR", "EU", "SA", "US", "JP", "UK")
+
+
+class EngineSettings(BaseModel):
+    """The embedded llama.cpp engine."""
+
+    default_model: str = "qwen2.5-coder-0.5b-instruct"
+    threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=512)
+    context_size: int = Field(4096, ge=256, le=131072)
+    # Sequences decoded together in one batch (continuous batching); each gets context_size tokens.
+    parallel: int = Field(8, ge=1, le=64)
+    batch_size: int = Field(512, ge=32, le=8192)
+    # Requests waiting for a free sequence slot before new ones get 429.
+    max_queue: int = Field(64, ge=0, le=100000)
+    max_tokens_default: int = Field(512, ge=1)
+    embedding_threads: int = Field(1, ge=1, le=512)
+
+
+class AuditSettings(BaseModel):
+    """The tamper-evident audit trail."""
+
+    checkpoint_every_events: int = Field(1000, ge=1)
+    checkpoint_every_seconds: float = Field(60.0, gt=0)
+    flush_max_batch: int = Field(1000, ge=1)
+
+
+class LimitSettings(BaseModel):
+    """Request limits that protect the service."""
+
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    max_messages: int = Field(2048, ge=1)
+    requests_per_minute: int = Field(600, ge=0)  # per API key; 0 turns the limit off
+
+
+class Settings(BaseSettings):
+    """Everything jaju reads from its environment and configuration file."""
+
+    model_config = SettingsConfigDict(env_prefix="JAJU_", env_nested_delimiter="__",
+                                      extra="forbid", validate_default=True)
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    # Where this deployment itself (its embedded engine and default store) sits.
+    jurisdiction: str = "KR"
+    log_level: str = "info"
+    engine: EngineSettings = EngineSettings()
+    audit: AuditSettings = AuditSettings()
+    limits: LimitSettings = LimitSettings()
+    # Sections owned by feature packages; each validates its own table when it loads.
+    jurisdictions: dict[str, dict[str, Any]] = {}
+    privacy: dict[str, Any] = {}
+    compliance: dict[str, Any] = {}
+    knowledge: dict[str, Any] = {}
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _known_jurisdiction(cls, v: str) -> str:
+        v = v.upper()
+        if not v.isalpha() or len(v) not in (2, 3):
+            raise ValueError(f"jurisdiction must be a code such as {', '.join(JURISDICTION_CODES)}")
+        return v
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        if v.lower() not in ("debug", "info", "warning", "error", "critical"):
+            raise ValueError("log_level must be one of debug, info, warning, error, critical")
+        return v.lower()
+
+    @property
+    def effective_database_url(self) -> str:
+        """The store's URL: JAJU_DATABASE_URL, or SQLite inside the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'jaju.db'}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]):
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - __call__ is used
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def _config_path(config_file: str | os.PathLike | None, data_dir: Path | None) -> Path | None:
+    if config_file:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"Configuration file {path} does not exist. Create it or drop --config.")
+        return path
+    env = os.environ.get("JAJU_CONFIG")
+    if env:
+        return _config_path(env, None)
+    candidate = (data_dir or Path(os.environ.get("JAJU_DATA_DIR", DEFAULT_DATA_DIR))) / "jaju.toml"
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(config_file: str | os.PathLike | None = None, **overrides: Any) -> Settings:
+    """Build Settings from overrides > environment > config file > defaults, or raise ConfigError."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    path = _config_path(config_file, Path(overrides["data_dir"]) if "data_dir" in overrides else None)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path} is not valid TOML: {e}. Fix the file and try again.") from e
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{path} is not UTF-8 text ({e.reason}). Save it as UTF-8.") from e
+
+    class _Loaded(Settings):
+        @classmethod
+        def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
+                                       dotenv_settings, file_secret_settings):
+            return (init_settings, env_settings, _TomlSource(settings_cls, data))
+
+    try:
+        settings = _Loaded(**overrides)
+    except ValidationError as e:
+        raise ConfigError(_explain(e, path)) from None
+    settings.data_dir = settings.data_dir.expanduser().resolve()
+    return settings
+
+
+def _explain(error: ValidationError, path: Path | None) -> str:
+    lines = []
+    for item in error.errors():
+        loc = ".".join(str(p) for p in item["loc"])
+        env = "JAJU_" + "__".join(str(p).upper() for p in item["loc"])
+        where = f"[{'.'.join(str(p) for p in item['loc'][:-1])}] {item['loc'][-1]}" if len(item["loc"]) > 1 else loc
+        got = item.get("input")
+        got_s = "" if isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"- {loc}: {item['msg']}{got_s}. Set {env} or `{where}` in jaju.toml.")
+    src = f" (config file: {path})" if path else ""
+    return "Invalid configuration" + src + ":\n" + "\n".join(lines)

@@ -1,0 +1,110 @@
+"""The Database service: one engine, sessions, migrations, and a write lock for the audit chain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from jaju.errors import ConfigError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Arbitrary constant for pg_advisory_xact_lock; serialises migrations and audit appends.
+_MIGRATION_LOCK = 0x6A616A75  # "jaju"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class Database:
+    """SQLAlchemy engine plus session factory for SQLite (default) or PostgreSQL."""
+
+    def __init__(self, url: str):
+        try:
+            parsed = make_url(url)
+        except ArgumentError as e:
+            raise ConfigError(f"Database URL {url!r} is not valid ({e}). "
+                              "Use sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB.") from None
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        self.url = parsed
+        self.dialect = parsed.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise ConfigError(f"Database {self.dialect!r} is not supported; use SQLite or PostgreSQL.")
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on error."""
+        with self.sessions() as s:
+            try:
+                yield s
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+
+    def lock_for_write(self, conn: Connection | Session, key: int) -> None:
+        """Take the database-wide write lock named by key until the transaction ends."""
+        if self.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        # SQLite has one writer at a time already; callers use BEGIN IMMEDIATE via immediate().
+
+    @contextmanager
+    def immediate(self) -> Iterator[Session]:
+        """A write transaction that holds the writer lock from its first statement."""
+        with self.sessions() as s:
+            try:
+                if self.dialect == "sqlite":
+                    s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                yield s
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+
+    def ping(self) -> bool:
+        """True when the store answers a trivial query."""
+        try:
+            with self.engine.connect() as c:
+                c.execute(text("SELECT 1"))
+            return True
+        except OperationalError:
+            return False
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision of every migration branch."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "heads")
+        except OperationalError as e:
+            raise ConfigError(f"Cannot reach the database at {self.url.render_as_string(hide_password=True)}: "
+                              f"{e.orig}. Check JAJU_DATABASE_URL and that the server runs.") from None
+
+    def dispose(self) -> None:
+        self.engine.dispose()

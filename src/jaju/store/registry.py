@@ -1,0 +1,6 @@
+"""Every module that defines tables, imported explicitly so the metadata is complete."""
+
+from jaju.store import tables  # noqa: F401  (registers foundation tables on Base)
+from jaju.store.base import Base
+
+metadata = Base.metadata
