@@ -1,0 +1,140 @@
+"""Person names: Korean (surname list, titles and labels, Kiwi proper nouns) and romanised/English."""
+
+from __future__ import annotations
+
+import re
+
+from jaju.korean import KoreanAnalyzer
+from jaju.privacy.recognizer import RecognizerResult, Scan, words_regex
+
+SURNAMES_2 = ("남궁", "제갈", "선우", "황보", "독고", "사공", "서문", "동방", "을지", "어금")
+SURNAMES_1 = ("김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진나지엄채원천"
+              "방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예경봉사부가복태목형피두감")
+# Syllables common in given names; a cheap filter before Kiwi is asked (keeps Kiwi off most words).
+GIVEN = ("민수영희지현준서연우진호성은혜경미정동철상훈재윤주원석태규승형세선아나라보람하늘솔별빛유"
+         "인혁범찬용기환광명남녀다도래린림채예소시신애옥완요욱웅의이일자장제종중창천청초춘충치탁택한해향"
+         "헌현협화효후휘흥희결겸관교구권근금길덕두란련록룡률리만모무문배백벽병복봉부빈사산삼새샘석섭숙순"
+         "슬식심안양언엽오온왕우운위율융을임전점조좌준지진찬채철추태판평표필학함항허홍")
+TITLES = ("선생님", "고객님", "환자분", "담당자", "과장님", "대리님", "부장님", "차장님", "팀장님", "실장님", "원장님",
+          "교수님", "사장님", "대표님", "이사님", "주임님", "간호사", "변호사", "세무사", "기자", "선생", "고객",
+          "환자", "과장", "대리", "부장", "차장", "팀장", "실장", "원장", "교수", "사장", "대표", "이사", "주임",
+          "사원", "작가", "학생", "님", "씨", "군", "양")
+LABELS = ("성명", "이름", "고객명", "환자명", "담당자", "담당", "작성자", "신청인", "신청자", "예금주", "수신인",
+          "수신자", "받는 분", "받는분", "보호자", "성함", "대표자", "가입자", "피보험자", "계약자", "발신인", "민원인")
+PERSON_CONTEXT = ("고객", "환자", "담당자", "선생님", "님", "씨", "성명", "이름", "성함", "연락", "name", "mr", "ms",
+                  "customer", "patient")
+# Kiwi also tags places and organisations NNP; these endings mark a place far more often than a name.
+_PLACE_ENDINGS = ("시", "군", "구", "읍", "면", "로", "길", "도", "역", "국", "청", "원", "사", "대")
+ROMAN_SURNAMES = ("Kim", "Lee", "Park", "Choi", "Jung", "Jeong", "Kang", "Cho", "Jo", "Yoon", "Yun", "Jang",
+                  "Chang", "Lim", "Im", "Han", "Oh", "Seo", "Shin", "Kwon", "Hwang", "Ahn", "Song", "Yoo", "Ryu",
+                  "Hong", "Ko", "Moon", "Yang", "Son", "Bae", "Baek", "Heo", "Nam", "Noh", "Ha", "Kwak", "Sung",
+                  "Cha", "Joo", "Woo", "Koo", "Min", "Jin", "Na", "Ji", "Eom", "Chae", "Won", "Cheon", "Bang")
+_HONORIFIC = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam)\.?"
+_CAP = r"[A-Z][a-z]+(?:-[A-Za-z][a-z]+)?"
+
+_S2 = "|".join(SURNAMES_2)
+_SN = rf"(?:{_S2}|[{SURNAMES_1}])"
+_G = f"[{GIVEN}]"
+_TITLE = "|".join(TITLES)
+_LABEL = "|".join(re.escape(w) for w in LABELS)
+
+
+class PersonRecognizer:
+    """Names with a title or label are found by pattern; other Korean candidates are confirmed by Kiwi."""
+
+    entity = "PERSON"
+
+    def __init__(self, korean: KoreanAnalyzer | None = None):
+        self.name = type(self).__name__
+        self._korean = korean
+        # 홍길동님, 김민수 고객님, 이영희 담당자: a name right before a title.
+        self._titled = re.compile(rf"(?<![가-힣])(?P<v>{_SN}{_G}{{1,2}})(?:[ \t]?(?:{_TITLE}))")
+        # 성명: 홍길동, 담당자 김철수, 예금주 박영희
+        self._labelled = re.compile(rf"(?:{_LABEL})[ \t]*[:：]?[ \t]*(?:은|는)?[ \t]*(?P<v>{_SN}{_G}{{1,2}})(?![가-힣]{{2}})")
+        # Candidates for Kiwi: a word starting with a surname and one or two name syllables.
+        self._candidate = re.compile(rf"(?<![가-힣]){_SN}{_G}{{1,2}}")
+        self._roman_titled = re.compile(rf"{_HONORIFIC}[ \t]+(?P<v>{_CAP}(?:[ \t]+{_CAP}){{0,2}})")
+        rs = "|".join(ROMAN_SURNAMES)
+        self._roman_korean = re.compile(
+            rf"(?<![A-Za-z])(?P<v>(?:{rs})[ \t]+[A-Z][a-z]+-[a-z]+|[A-Z][a-z]+-[a-z]+[ \t]+(?:{rs})"
+            rf"|(?:{rs})[ \t]+[A-Z][a-z]{{3,}}(?=[ \t]*(?:[,.)]|$|님|씨)))(?![A-Za-z])")
+        self._roman_labelled = re.compile(
+            rf"(?i:name|customer|patient|contact|dear|attn|from|signed)[ \t]*[:,]?[ \t]+(?P<v>{_CAP}(?:[ \t]+{_CAP}){{1,2}})")
+        self._context = words_regex(PERSON_CONTEXT)
+
+    def analyze(self, scan: Scan) -> list[RecognizerResult]:
+        out: list[RecognizerResult] = []
+        text = scan.norm.text
+        if scan.has_hangul:
+            out += self._by_pattern(text, self._titled, 0.85)
+            out += self._by_pattern(text, self._labelled, 0.85)
+            if self._korean is not None:
+                found = {(r.start, r.end) for r in out}
+                out += [r for r in self._by_kiwi(scan) if (r.start, r.end) not in found]
+        if scan.has_alpha:
+            out += self._by_pattern(text, self._roman_titled, 0.85)
+            out += self._by_pattern(text, self._roman_korean, 0.75)
+            out += self._by_pattern(text, self._roman_labelled, 0.6)
+        return out
+
+    def _by_pattern(self, text: str, rx: re.Pattern[str], score: float) -> list[RecognizerResult]:
+        return [RecognizerResult(self.entity, *m.span("v"), score, self.name) for m in rx.finditer(text)]
+
+    def _by_kiwi(self, scan: Scan) -> list[RecognizerResult]:
+        """Run Kiwi only on short windows around candidate words, batched in one call."""
+        text = scan.norm.text
+        windows: list[tuple[int, int]] = []
+        for m in self._candidate.finditer(text):
+            lo, hi = _word_bounds(text, m.start(), m.end())
+            if windows and lo <= windows[-1][1]:
+                windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
+            else:
+                windows.append((lo, hi))
+        if not windows:
+            return []
+        assert self._korean is not None
+        # One Kiwi call over the windows joined by line breaks (cheaper than a batch call, and
+        # KoreanAnalyzer.morphemes_many needs worker threads).
+        joined, offsets, pos = [], [], 0
+        for lo, hi in windows:
+            offsets.append((pos, lo))
+            joined.append(text[lo:hi])
+            pos += hi - lo + 1
+        morphs = self._korean.morphemes("\n".join(joined))
+        out: list[RecognizerResult] = []
+        w = 0
+        for i, mo in enumerate(morphs):
+            while w + 1 < len(offsets) and mo.start >= offsets[w + 1][0]:
+                w += 1
+            if mo.tag != "NNP" or not 2 <= len(mo.form) <= 4 or not _looks_like_name(mo.form):
+                continue
+            nxt = morphs[i + 1] if i + 1 < len(morphs) else None
+            # A proper noun glued to a following noun is part of a compound (한국전력), not a name.
+            if nxt is not None and nxt.start == mo.end and nxt.tag in ("NNG", "NNP", "XSN"):
+                continue
+            start = mo.start - offsets[w][0] + offsets[w][1]
+            end = start + mo.length
+            score = 0.6
+            if self._context is not None and self._context.search(scan.lower, max(0, start - 20), end + 12):
+                score = 0.85
+            out.append(RecognizerResult(self.entity, start, end, score, self.name))
+        return out
+
+
+def _looks_like_name(form: str) -> bool:
+    if form[:2] in SURNAMES_2:
+        given = form[2:]
+    elif form[0] in SURNAMES_1:
+        given = form[1:]
+    else:
+        return False
+    return 1 <= len(given) <= 2 and not form.endswith(_PLACE_ENDINGS)
+
+
+def _word_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a span to the surrounding words (one word each side) so Kiwi sees the particles."""
+    lo = text.rfind(" ", 0, max(0, start - 1))
+    lo = 0 if lo < 0 else lo + 1
+    hi = text.find(" ", end + 1)
+    hi = len(text) if hi < 0 else hi
+    return lo, hi

@@ -1,0 +1,45 @@
+"""Normalised text with a map back to the original offsets (NFKC, dashes, Arabic-Indic digits)."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+# Dashes people type inside numbers (hyphen, non-breaking hyphen, en/em dash, minus) all mean '-'.
+_DASHES = {ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"}
+# Arabic-Indic and extended Arabic-Indic digits, so Saudi IDs written in Arabic script match.
+_DIGITS = {0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in range(10)}
+_TABLE = _DASHES | _DIGITS
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedText:
+    """`text` is what recognizers see; `span()` maps its offsets back to the original string."""
+
+    original: str
+    text: str
+    # starts[i] is the original offset of normalised char i; starts[len(text)] == len(original).
+    starts: tuple[int, ...] | None
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original (start, end) for a normalised span."""
+        if self.starts is None or end <= start:
+            return start, end
+        # Each original char becomes one or more normalised chars, all mapped to its own offset.
+        return self.starts[start], self.starts[end - 1] + 1
+
+
+def normalize(original: str) -> NormalizedText:
+    """NFKC per character (full-width ０１０ -> 010), unify dashes, map Arabic-Indic digits."""
+    translated = original.translate(_TABLE)
+    if translated.isascii() or unicodedata.is_normalized("NFKC", translated):
+        # Translation is one char to one char, so offsets are unchanged.
+        return NormalizedText(original, translated, None)
+    out: list[str] = []
+    starts: list[int] = []
+    for i, ch in enumerate(translated):
+        n = unicodedata.normalize("NFKC", ch) if not ch.isascii() else ch
+        out.append(n)
+        starts.extend([i] * len(n))
+    starts.append(len(original))
+    return NormalizedText(original, "".join(out), tuple(starts))
