@@ -1,0 +1,1 @@
+"""Law as software: regulation packs, policy resolution, labelling, provenance, watermark, retention, reports."""
