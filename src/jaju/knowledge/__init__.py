@@ -1,0 +1,1 @@
+"""Knowledge bases: parse Korean documents, chunk them, search them (BM25 + dense), cite sources."""

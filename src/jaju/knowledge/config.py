@@ -1,0 +1,39 @@
+"""The `[knowledge]` settings section, validated here because this package owns it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from jaju.errors import ConfigError
+
+
+class KnowledgeSettings(BaseModel):
+    """Chunking, retrieval and upload limits for knowledge bases."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    chunk_tokens: int = Field(200, ge=32, le=480)  # e5 reads at most 512 tokens, context included
+    overlap_tokens: int = Field(40, ge=0, le=240)
+    top_k: int = Field(5, ge=1, le=100)
+    candidates: int = Field(50, ge=1, le=1000)  # depth of each list fused by RRF
+    max_file_bytes: int = Field(50 * 1024 * 1024, ge=1024)
+    max_files_per_upload: int = Field(32, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _overlap_fits(self) -> KnowledgeSettings:
+        if self.overlap_tokens >= self.chunk_tokens:
+            raise ValueError("overlap_tokens must be smaller than chunk_tokens")
+        return self
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> KnowledgeSettings:
+        """Validate `settings.knowledge`, or raise ConfigError saying which key to fix."""
+        try:
+            return cls(**section)
+        except ValidationError as e:
+            lines = [f"- knowledge.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}. "
+                     f"Fix `[knowledge]` in jaju.toml or JAJU_KNOWLEDGE__{str(err['loc'][0]).upper() if err['loc'] else ''}."
+                     for err in e.errors()]
+            raise ConfigError("Invalid knowledge settings:\n" + "\n".join(lines)) from None

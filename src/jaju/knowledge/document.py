@@ -1,0 +1,82 @@
+"""What every parser returns: the plain text of a document and its sections with offsets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A span of the document's text under one heading path, or one page of a PDF."""
+
+    start: int
+    end: int
+    headings: tuple[str, ...] = ()
+    page: int | None = None
+
+
+@dataclass(slots=True)
+class ParsedDocument:
+    """Plain text plus sections; every offset is a character index into `text`."""
+
+    format: str
+    title: str
+    text: str
+    sections: list[Section] = field(default_factory=list)
+    pages: int | None = None
+
+    def section_text(self, section: Section) -> str:
+        return self.text[section.start:section.end]
+
+
+class TextBuilder:
+    """Appends blocks of text and records sections as headings change (shared by structured parsers)."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._length = 0
+        self._headings: list[tuple[int, str]] = []  # (level, text) stack
+        self._section_start = 0
+        self.sections: list[Section] = []
+        self.first_heading: str | None = None
+
+    @property
+    def headings(self) -> tuple[str, ...]:
+        return tuple(text for _, text in self._headings)
+
+    def heading(self, level: int, text: str) -> None:
+        """Start a new section under a heading of the given level (1 = top)."""
+        text = " ".join(text.split())
+        if not text:
+            return
+        self._close_section()
+        while self._headings and self._headings[-1][0] >= level:
+            self._headings.pop()
+        self._headings.append((level, text))
+        if self.first_heading is None:
+            self.first_heading = text
+        self.paragraph(text)
+
+    def paragraph(self, text: str, page: int | None = None) -> None:
+        text = text.strip("\n")
+        if not text.strip():
+            return
+        if self._parts:
+            self._parts.append("\n")
+            self._length += 1
+        self._parts.append(text)
+        self._length += len(text)
+
+    def page_break(self, page: int) -> None:
+        """Close the current section as page `page` (PDF)."""
+        self._close_section(page)
+
+    def _close_section(self, page: int | None = None) -> None:
+        if self._length > self._section_start:
+            start = self._section_start + (1 if self._section_start else 0)
+            self.sections.append(Section(start, self._length, self.headings, page))
+        self._section_start = self._length
+
+    def build(self, fmt: str, title: str, pages: int | None = None) -> ParsedDocument:
+        self._close_section()
+        return ParsedDocument(fmt, title, "".join(self._parts), self.sections, pages)
