@@ -1,6 +1,7 @@
 """Every module that defines tables, imported explicitly so the metadata is complete."""
 
 from jaju.store import tables  # noqa: F401  (registers foundation tables on Base)
+from jaju.knowledge import tables as knowledge_tables  # noqa: F401
 from jaju.store.base import Base
 
 metadata = Base.metadata
