@@ -11,7 +11,7 @@ SURNAMES_2 = ("남궁", "제갈", "선우", "황보", "독고", "사공", "서�
 SURNAMES_1 = ("김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진나지엄채원천"
               "방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예경봉사부가복태목형피두감")
 # Syllables common in given names; a cheap filter before Kiwi is asked (keeps Kiwi off most words).
-GIVEN = ("민수영희지현준서연우진호성은혜경미정동철상훈재윤주원석태규승형세선아나라보람하늘솔별빛유"
+GIVEN = ("강건솜롬람가비새슬란별민수영희지현준서연우진호성은혜경미정동철상훈재윤주원석태규승형세선아나라보람하늘솔별빛유"
          "인혁범찬용기환광명남녀다도래린림채예소시신애옥완요욱웅의이일자장제종중창천청초춘충치탁택한해향"
          "헌현협화효후휘흥희결겸관교구권근금길덕두란련록룡률리만모무문배백벽병복봉부빈사산삼새샘석섭숙순"
          "슬식심안양언엽오온왕우운위율융을임전점조좌준지진찬채철추태판평표필학함항허홍")
@@ -19,8 +19,23 @@ TITLES = ("선생님", "고객님", "환자분", "담당자", "과장님", "대�
           "교수님", "사장님", "대표님", "이사님", "주임님", "간호사", "변호사", "세무사", "기자", "선생", "고객",
           "환자", "과장", "대리", "부장", "차장", "팀장", "실장", "원장", "교수", "사장", "대표", "이사", "주임",
           "사원", "작가", "학생", "님", "씨", "군", "양")
-LABELS = ("성명", "이름", "고객명", "환자명", "담당자", "담당", "작성자", "신청인", "신청자", "예금주", "수신인",
-          "수신자", "받는 분", "받는분", "보호자", "성함", "대표자", "가입자", "피보험자", "계약자", "발신인", "민원인")
+LABELS = ("성명", "이름", "고객명", "환자명", "담당자", "담당", "작성자", "검토자", "신청인", "신청자", "예금주", "수신인",
+          "수신자", "받는 분", "받는분", "보호자", "성함", "대표자", "가입자", "피보험자", "계약자", "발신인", "민원인",
+          "지원자", "운전자", "참석자", "수령인", "수취인", "구매자", "판매자", "임차인", "임대인", "채무자", "채권자",
+          "상담원", "회원명", "학생명", "증인", "원고", "피고", "고객", "환자")
+# Words that look like surname + syllable and sit before a title but are not names (기사님, 고객님, 부모님).
+NOT_NAMES = frozenset({"고객", "기사", "부모", "사모", "선생", "원장", "교수", "과장", "부장", "차장", "사장", "대표",
+                       "이사", "주임", "실장", "팀장", "대리", "환자", "간호", "변호", "세무", "기자", "작가", "학생",
+                       "사원", "형님", "누님", "언니", "오빠", "아버", "어머", "할머", "할아", "고모", "이모", "삼촌",
+                       "사위", "며느", "손님", "주님", "하느", "하나", "여러", "모두", "우리", "당신", "그분", "이분",
+                       "저분", "여러분", "어제", "오늘", "내일", "모레", "이번", "지난", "다음", "예시", "배송", "배송지",
+                       "신한", "서울", "사우디", "한국", "조선", "정부", "국민", "기업", "우체", "신협", "수협", "전화",
+                       "문의", "상담", "안내", "공지", "사용", "이용", "구매", "판매", "주문", "결제", "배달", "택배",
+                       "강남", "강북", "한강", "제주", "부산", "대구", "인천", "광주", "대전", "울산", "세종", "경기",
+                       "강원", "충북", "충남", "전북", "전남", "경북", "경남", "도로", "지번", "주소", "성명", "이름",
+                       "연락", "연락처", "성함", "정보", "이고", "이며", "이고요", "이에요", "이라", "이랑", "이나",
+                       "이면", "이후", "이전", "이상", "이하", "이내", "이외", "이메일", "주민", "주소지", "전화번호"})
+_PARTICLE_END = "은는이가을를의도처"
 PERSON_CONTEXT = ("고객", "환자", "담당자", "선생님", "님", "씨", "성명", "이름", "성함", "연락", "name", "mr", "ms",
                   "customer", "patient")
 # Kiwi also tags places and organisations NNP; these endings mark a place far more often than a name.
@@ -48,9 +63,15 @@ class PersonRecognizer:
         self.name = type(self).__name__
         self._korean = korean
         # 홍길동님, 김민수 고객님, 이영희 담당자: a name right before a title.
-        self._titled = re.compile(rf"(?<![가-힣])(?P<v>{_SN}{_G}{{1,2}})(?:[ \t]?(?:{_TITLE}))")
+        self._titled = re.compile(rf"(?<![가-힣0-9A-Za-z])(?P<v>{_SN}[가-힣]{{1,2}})(?:[ \t]?(?:{_TITLE}))")
         # 성명: 홍길동, 담당자 김철수, 예금주 박영희
-        self._labelled = re.compile(rf"(?:{_LABEL})[ \t]*[:：]?[ \t]*(?:은|는)?[ \t]*(?P<v>{_SN}{_G}{{1,2}})(?![가-힣]{{2}})")
+        self._labelled = re.compile(rf"(?:{_LABEL})[ \t]*[:：]?[ \t]*(?:은|는)?[ \t]*(?P<v>{_SN}[가-힣]{{1,2}})"
+                                    rf"(?![가-힣])")
+        # 정다솜입니다 / 저는 김민수예요: a self-introduction.
+        self._intro = re.compile(rf"(?:^|(?<=[\n.!?])[ \t]*|저는[ \t]|제 이름은[ \t])(?P<v>{_SN}[가-힣]{{1,2}})"
+                                 rf"(?:입니다|이에요|예요|이라고|라고)")
+        # "참석자: 한가람, 원빈우, 홍길동": names listed after a label.
+        self._listed = re.compile(rf"[ \t]*[,/·][ \t]*(?P<v>{_SN}[가-힣]{{1,2}})(?![가-힣])")
         # Candidates for Kiwi: a word starting with a surname and one or two name syllables.
         self._candidate = re.compile(rf"(?<![가-힣]){_SN}{_G}{{1,2}}")
         self._roman_titled = re.compile(rf"{_HONORIFIC}[ \t]+(?P<v>{_CAP}(?:[ \t]+{_CAP}){{0,2}})")
@@ -68,6 +89,7 @@ class PersonRecognizer:
         if scan.has_hangul:
             out += self._by_pattern(text, self._titled, 0.85)
             out += self._by_pattern(text, self._labelled, 0.85)
+            out += self._by_pattern(text, self._intro, 0.75)
             if self._korean is not None:
                 found = {(r.start, r.end) for r in out}
                 out += [r for r in self._by_kiwi(scan) if (r.start, r.end) not in found]
@@ -78,7 +100,17 @@ class PersonRecognizer:
         return out
 
     def _by_pattern(self, text: str, rx: re.Pattern[str], score: float) -> list[RecognizerResult]:
-        return [RecognizerResult(self.entity, *m.span("v"), score, self.name) for m in rx.finditer(text)]
+        out = []
+        for m in rx.finditer(text):
+            if _stop(m.group("v")):
+                continue
+            out.append(RecognizerResult(self.entity, *m.span("v"), score, self.name))
+            if rx is self._labelled:
+                pos = m.end()
+                while (more := self._listed.match(text, pos)) is not None and not _stop(more.group("v")):
+                    out.append(RecognizerResult(self.entity, *more.span("v"), score, self.name))
+                    pos = more.end()
+        return out
 
     def _by_kiwi(self, scan: Scan) -> list[RecognizerResult]:
         """Run Kiwi only on short windows around candidate words, batched in one call."""
@@ -121,14 +153,22 @@ class PersonRecognizer:
         return out
 
 
+def _stop(v: str) -> bool:
+    """A common word (or a common word plus a particle) in a name-shaped slot."""
+    return v in NOT_NAMES or (len(v) == 3 and v[:2] in NOT_NAMES and v[2] in _PARTICLE_END)
+
+
 def _looks_like_name(form: str) -> bool:
+    """Surname, then one or two syllables common in given names; not a place or a stop word."""
+    if form in NOT_NAMES or form.endswith(_PLACE_ENDINGS):
+        return False
     if form[:2] in SURNAMES_2:
         given = form[2:]
     elif form[0] in SURNAMES_1:
         given = form[1:]
     else:
         return False
-    return 1 <= len(given) <= 2 and not form.endswith(_PLACE_ENDINGS)
+    return 1 <= len(given) <= 2 and all(c in GIVEN for c in given)
 
 
 def _word_bounds(text: str, start: int, end: int) -> tuple[int, int]:
