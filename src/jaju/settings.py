@@ -24,6 +24,8 @@ class EngineSettings(BaseModel):
     context_size: int = Field(4096, ge=256, le=131072)
     # Sequences decoded together in one batch (continuous batching); each gets context_size tokens.
     parallel: int = Field(8, ge=1, le=64)
+    # KV-cache cells shared by all sequences; a request reserves prompt + max_tokens of them.
+    kv_cache_tokens: int = Field(16384, ge=256, le=1048576)
     batch_size: int = Field(512, ge=32, le=8192)
     # Requests waiting for a free sequence slot before new ones get 429.
     max_queue: int = Field(64, ge=0, le=100000)

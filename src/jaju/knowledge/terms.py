@@ -49,7 +49,9 @@ class KiwiTerms:
         return morpheme_terms(self._analyzer.morphemes(text))
 
     def terms_many(self, texts: list[str]) -> list[list[str]]:
-        return [morpheme_terms(ms) for ms in self._analyzer.morphemes_many(texts)]
+        # One call per text: KoreanAnalyzer.morphemes_many needs a Kiwi built with worker threads,
+        # and the shared analyzer is built single-threaded (num_workers=0).
+        return [self.terms(t) for t in texts]
 
 
 class WhitespaceTerms:

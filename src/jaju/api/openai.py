@@ -1,0 +1,90 @@
+"""OpenAI-compatible routes: thin translation between HTTP and InferenceService."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from jaju.api.auth import Principal, require_scope
+from jaju.protocol.chat import ChatCompletionRequest
+from jaju.protocol.completions import TextCompletionRequest
+from jaju.protocol.embeddings import EmbeddingRequest
+from jaju.protocol.tokenize import TokenizeRequest
+from jaju.errors import ApiError
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+Inference = Annotated[Principal, Depends(require_scope("inference"))]
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def _services(request: Request):
+    return request.app.state.services
+
+
+def _limited(request: Request, p: Principal):
+    services = _services(request)
+    services.ratelimit.check(p.key_id)
+    return services
+
+
+def _check_messages(request: Request, n: int) -> None:
+    limit = _services(request).settings.limits.max_messages
+    if n > limit:
+        raise ApiError(413, f"{n} messages is more than this deployment accepts ({limit}).",
+                       "invalid_request_error", "too_many_messages", "messages")
+
+
+def _reply(result, request_id_header: str | None = None):
+    if isinstance(result, dict):
+        headers = {"X-Request-ID": result["id"]}
+        return JSONResponse(result, headers=headers)
+    return StreamingResponse(result, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.post("/chat/completions")
+async def chat_completions(body: ChatCompletionRequest, request: Request, principal: Inference):
+    """Chat completion, streamed (SSE) or not, with tools and structured output."""
+    _check_messages(request, len(body.messages))
+    return _reply(await _limited(request, principal).inference.chat(principal, body))
+
+
+@router.post("/completions")
+async def completions(body: TextCompletionRequest, request: Request, principal: Inference):
+    """Text completion (legacy API)."""
+    return _reply(await _limited(request, principal).inference.complete(principal, body))
+
+
+@router.post("/embeddings")
+async def embeddings(body: EmbeddingRequest, request: Request, principal: Inference):
+    """Embeddings with multilingual-e5-small; float or base64."""
+    return await _limited(request, principal).inference.embed(principal, body)
+
+
+@router.post("/tokenize")
+async def tokenize(body: TokenizeRequest, request: Request, principal: Inference):
+    """Count tokens of a text or of chat messages, for a model."""
+    messages = [m.to_engine() for m in body.messages] if body.messages is not None else None
+    return await _limited(request, principal).inference.count_tokens(principal, body.model, body.text, messages)
+
+
+@router.get("/models")
+async def list_models(request: Request, principal: Inference):
+    """Models this tenant may use, with their provenance."""
+    return {"object": "list", "data": [_model_card(m) for m in _services(request).models.available()]}
+
+
+@router.get("/models/{model_id:path}")
+async def get_model(model_id: str, request: Request, principal: Inference):
+    for m in _services(request).models.available():
+        if m.id == model_id:
+            return _model_card(m)
+    raise ApiError(404, f"The model '{model_id}' does not exist.", code="model_not_found", param="model")
+
+
+def _model_card(m) -> dict:
+    return {"id": m.id, "object": "model", "created": 0, "owned_by": "jaju",
+            "jaju": {"kind": m.kind, "backend": m.backend, "jurisdiction": m.jurisdiction, "sha256": m.sha256,
+                     "size": m.size, "license": m.license, "origin": m.origin, "loaded": m.loaded,
+                     "context_length": m.context_length}}

@@ -1,0 +1,40 @@
+"""The `jaju` command: one click group per module, registered explicitly below."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from jaju import __version__
+from jaju.cli import audit, config, keys, models, serve, tenants
+from jaju.cli.context import CliContext
+from jaju.errors import JajuError
+
+COMMANDS = (serve.serve, config.config, tenants.tenant, keys.key, models.model, audit.audit)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="jaju")
+@click.option("--data-dir", envvar="JAJU_DATA_DIR", type=click.Path(file_okay=False),
+              help="Where jaju keeps its database, models and keys (default ~/.jaju).")
+@click.option("--config", "config_file", envvar="JAJU_CONFIG", type=click.Path(dir_okay=False),
+              help="A jaju.toml file (default: DATA_DIR/jaju.toml if present).")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: str | None, config_file: str | None) -> None:
+    """jaju (자주): a sovereign AI platform, Korean first."""
+    obj = CliContext(data_dir=data_dir, config=config_file)
+    ctx.obj = obj
+    ctx.call_on_close(obj.close)
+
+
+for command in COMMANDS:
+    cli.add_command(command)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except JajuError as e:  # errors raised while closing services
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(1)

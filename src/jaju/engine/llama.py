@@ -1,0 +1,203 @@
+"""The embedded engine: llama.cpp in-process (natively built), one model, continuous batching."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import llama_cpp
+
+from jaju.engine.base import ChatRequest, CompletionRequest, Delta, EmbeddingResult, ModelInfo
+from jaju.engine.scheduler import Scheduler, Sequence
+from jaju.engine.template import (ChatTemplate, parse_bare_tool_call, parse_tool_calls,
+                                  response_format_grammar, tool_call_grammar)
+from jaju.errors import ApiError, ModelError
+from jaju.settings import EngineSettings
+
+
+@llama_cpp.llama_log_callback
+def _quiet(level, text, user_data):
+    """llama.cpp's own chatter would drown jaju's logs; JAJU_LLAMA_VERBOSE=1 keeps it."""
+    return None
+
+
+class LlamaEngine:
+    """A `Backend` for one GGUF model in this process."""
+
+    def __init__(self, info: ModelInfo, path: Path, settings: EngineSettings,
+                 on_token: Callable[[], None] | None = None):
+        self.name = "embedded"
+        self.jurisdiction = info.jurisdiction
+        self.info = info
+        self.path = path
+        self.settings = settings
+        self._on_token = on_token
+        self._model = None
+        self._ctx = None
+        self.scheduler: Scheduler | None = None
+        self.template: ChatTemplate | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+    def load(self) -> None:
+        """Load weights and start the decode thread (blocking; call from a worker thread)."""
+        llama_cpp.llama_backend_init()
+        if os.environ.get("JAJU_LLAMA_VERBOSE") != "1":
+            llama_cpp.llama_log_set(_quiet, ctypes.c_void_p(0))
+        mparams = llama_cpp.llama_model_default_params()
+        model = llama_cpp.llama_model_load_from_file(str(self.path).encode(), mparams)
+        if not model:
+            raise ModelError(f"llama.cpp could not load {self.path}; is it a GGUF file?")
+        s = self.settings
+        per_seq = min(s.context_size, llama_cpp.llama_model_n_ctx_train(model))
+        n_ctx = max(per_seq, s.kv_cache_tokens)
+        cparams = llama_cpp.llama_context_default_params()
+        cparams.n_ctx = n_ctx
+        cparams.n_batch = s.batch_size
+        cparams.n_ubatch = s.batch_size
+        cparams.n_seq_max = s.parallel
+        cparams.n_threads = s.threads
+        cparams.n_threads_batch = s.threads
+        cparams.kv_unified = True
+        cparams.no_perf = True
+        ctx = llama_cpp.llama_init_from_model(model, cparams)
+        if not ctx:
+            llama_cpp.llama_model_free(model)
+            raise ModelError(f"llama.cpp could not create a context of {n_ctx} tokens for {self.info.id}.")
+        self._model, self._ctx = model, ctx
+        self._vocab = llama_cpp.llama_model_get_vocab(model)
+        self.info.context_length = per_seq
+        source = self._meta("tokenizer.chat_template")
+        if source:
+            self.template = ChatTemplate(source, self._token_text(llama_cpp.llama_vocab_bos(self._vocab)),
+                                         self._token_text(llama_cpp.llama_vocab_eos(self._vocab)))
+        self.scheduler = Scheduler(model, ctx, n_ctx=n_ctx, parallel=s.parallel, batch_size=s.batch_size,
+                                   max_queue=s.max_queue, per_seq_ctx=per_seq, on_token=self._on_token)
+        self.info.loaded = True
+
+    async def close(self) -> None:
+        if self.scheduler is not None:
+            await asyncio.to_thread(self.scheduler.close)
+            self.scheduler = None
+        if self._ctx:
+            llama_cpp.llama_free(self._ctx)
+            self._ctx = None
+        if self._model:
+            llama_cpp.llama_model_free(self._model)
+            self._model = None
+        self.info.loaded = False
+
+    def _meta(self, key: str) -> str | None:
+        buf = ctypes.create_string_buffer(64 * 1024)
+        n = llama_cpp.llama_model_meta_val_str(self._model, key.encode(), buf, len(buf))
+        return buf.value.decode("utf-8", errors="replace") if n >= 0 else None
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return (llama_cpp.llama_vocab_get_text(self._vocab, token) or b"").decode("utf-8", errors="replace")
+
+    # --- Backend protocol -------------------------------------------------------------------
+    def models(self) -> list[ModelInfo]:
+        return [self.info]
+
+    async def healthy(self) -> bool:
+        return self.scheduler is not None
+
+    def tokenize(self, text: str, *, special: bool, add_bos: bool | None = None) -> list[int]:
+        if self._model is None:
+            raise ApiError(503, f"Model {self.info.id} is not loaded yet.", "service_unavailable", "model_loading")
+        data = text.encode("utf-8")
+        if add_bos is None:
+            add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
+        cap = len(data) + 16
+        buf = (llama_cpp.llama_token * cap)()
+        n = llama_cpp.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos, special)
+        if n < 0:
+            cap = -n
+            buf = (llama_cpp.llama_token * cap)()
+            n = llama_cpp.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos, special)
+        return list(buf[:n])
+
+    def render_chat(self, request: ChatRequest) -> str:
+        if self.template is None:
+            raise ApiError(400, f"Model {self.info.id} has no chat template; use /v1/completions.",
+                           code="model_not_chat")
+        tools = request.tools if request.tool_choice != "none" else None
+        return self.template.render(request.messages, tools)
+
+    async def count_tokens(self, model: str, text: str | None = None,
+                           messages: list[dict[str, Any]] | None = None) -> int:
+        if messages is not None:
+            return len(self.tokenize(self.render_chat(ChatRequest(model=model, messages=messages)), special=True))
+        return len(self.tokenize(text or "", special=False))
+
+    async def chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
+        prompt = self.tokenize(self.render_chat(request), special=True)
+        grammar = response_format_grammar(request.response_format)
+        forced = request.tool_choice
+        if request.tools and (forced == "required" or isinstance(forced, dict)):
+            name = forced.get("function", {}).get("name") if isinstance(forced, dict) else None
+            grammar = tool_call_grammar(request.tools, name)
+        split = bool(request.tools) and forced != "none"
+        seq = Sequence(prompt=prompt, sampling=request.sampling, grammar=grammar, hooks=request.logits_hooks,
+                       split_tools=split, max_new=self._max_new(request.sampling.max_tokens), emit=None)
+        names = {t.get("function", {}).get("name") for t in request.tools or []}
+        held = ""  # with tools offered, a reply that opens like JSON may be a bare tool call: hold it
+        deciding = split
+        async for delta in self._run(seq):
+            if deciding:
+                held += delta.text
+                start = held.lstrip()[:1]
+                if delta.finish_reason is None and (not start or start in "{`"):
+                    continue
+                deciding, delta.text, held = False, held, ""
+            if delta.finish_reason is not None and split:
+                calls = parse_tool_calls(seq.tools.tool_text) if seq.tools.in_tools else []
+                if not calls and delta.text.lstrip()[:1] in ("{", "`"):
+                    calls = parse_bare_tool_call(delta.text, names)
+                    if calls:
+                        delta.text = ""
+                if calls:
+                    delta.tool_calls, delta.finish_reason = calls, "tool_calls"
+            yield delta
+
+    async def complete(self, request: CompletionRequest) -> AsyncIterator[Delta]:
+        prompt = self.tokenize(request.prompt, special=False)
+        if not prompt:
+            raise ApiError(400, "The prompt is empty.", param="prompt")
+        seq = Sequence(prompt=prompt, sampling=request.sampling, hooks=request.logits_hooks,
+                       max_new=self._max_new(request.sampling.max_tokens), emit=None)
+        async for delta in self._run(seq):
+            yield delta
+
+    async def embed(self, model: str, inputs: list[str], input_type: str = "query") -> EmbeddingResult:
+        raise ApiError(400, f"Model {model} is a generation model; use an embedding model.", code="model_not_embedding")
+
+    def _max_new(self, requested: int | None) -> int:
+        return requested if requested is not None else self.settings.max_tokens_default
+
+    async def _run(self, seq: Sequence) -> AsyncIterator[Delta]:
+        if self.scheduler is None:
+            raise ApiError(503, f"Model {self.info.id} is not loaded yet.", "service_unavailable", "model_loading")
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Delta | BaseException] = asyncio.Queue()
+        seq.emit = lambda item: loop.call_soon_threadsafe(queue.put_nowait, item)
+        self.scheduler.submit(seq)
+        finished = False
+        try:
+            while True:
+                item = await queue.get()
+                if isinstance(item, BaseException):
+                    finished = True
+                    raise item
+                yield item
+                if item.finish_reason is not None:
+                    finished = True
+                    return
+        finally:
+            if not finished:
+                self.scheduler.cancel(seq)

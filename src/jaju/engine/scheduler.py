@@ -1,0 +1,274 @@
+"""Continuous batching on one llama.cpp context: every active sequence advances one token per decode.
+
+One engine thread owns the context. Requests join a FIFO queue; a request is admitted when a sequence
+slot is free and its KV-cache reservation (prompt + max new tokens) fits. Each decode step feeds the
+last token of every generating sequence plus a budgeted chunk of any prompt still being read, so a long
+prompt never stalls running streams. Tokens leave through a callback that must not block (the API side
+puts them on an asyncio queue), so one slow reader cannot hold up the others. A cancelled sequence is
+dropped before the next decode and its KV cells and slot are freed at once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import llama_cpp
+import numpy as np
+
+from jaju.engine.base import Delta, LogitsHook, SamplingParams, Usage
+from jaju.engine.textstream import StopScanner, ToolCallSplitter, Utf8Stream
+from jaju.errors import ApiError
+
+Emit = Callable[[Delta | BaseException], None]
+
+
+@dataclass(eq=False)
+class Sequence:
+    """One generation in flight."""
+
+    prompt: list[int]
+    sampling: SamplingParams
+    max_new: int
+    emit: Emit
+    grammar: str | None = None
+    hooks: list[LogitsHook] = field(default_factory=list)
+    split_tools: bool = False
+    cancelled: bool = False
+    # engine-thread state
+    slot: int = -1
+    n_past: int = 0
+    generated: list[int] = field(default_factory=list)
+    sampler: object = None
+    out_index: int = -1
+    enqueued_at: float = field(default_factory=time.perf_counter)
+    first_token_at: float | None = None
+    utf8: Utf8Stream = field(default_factory=Utf8Stream)
+    stops: StopScanner | None = None
+    tools: ToolCallSplitter | None = None
+
+    @property
+    def reserve(self) -> int:
+        return len(self.prompt) + self.max_new
+
+    @property
+    def prefilling(self) -> bool:
+        return self.n_past < len(self.prompt)
+
+
+class Scheduler:
+    """Owns the llama.cpp context and its decode loop on one thread."""
+
+    def __init__(self, model, ctx, *, n_ctx: int, parallel: int, batch_size: int, max_queue: int,
+                 per_seq_ctx: int, on_token: Callable[[], None] | None = None):
+        self._model = model
+        self._vocab = llama_cpp.llama_model_get_vocab(model)
+        self._ctx = ctx
+        self._mem = llama_cpp.llama_get_memory(ctx)
+        self.n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
+        self.n_ctx = n_ctx
+        self.per_seq_ctx = per_seq_ctx
+        self.batch_size = batch_size
+        self.max_queue = max_queue
+        self._free_slots = list(range(parallel - 1, -1, -1))
+        self._batch = llama_cpp.llama_batch_init(batch_size, 0, 1)
+        self._pending: deque[Sequence] = deque()
+        self._active: list[Sequence] = []
+        self._reserved = 0
+        self._cv = threading.Condition()
+        self._stopping = False
+        self._on_token = on_token
+        self._piece = ctypes.create_string_buffer(256)
+        self.tokens_generated = 0
+        self._thread = threading.Thread(target=self._loop, name="jaju-llama", daemon=True)
+        self._thread.start()
+
+    # --- called from any thread -------------------------------------------------------------
+    @property
+    def queue_depth(self) -> int:
+        return len(self._pending)
+
+    @property
+    def active(self) -> int:
+        return len(self._active)
+
+    def submit(self, seq: Sequence) -> None:
+        if len(seq.prompt) >= self.per_seq_ctx:
+            raise ApiError(400, f"The prompt has {len(seq.prompt)} tokens; this model's context per request is "
+                                f"{self.per_seq_ctx}. Shorten the messages.", code="context_length_exceeded")
+        seq.max_new = max(1, min(seq.max_new, self.per_seq_ctx - len(seq.prompt)))
+        seq.stops = StopScanner(seq.sampling.stop)
+        seq.tools = ToolCallSplitter() if seq.split_tools else None
+        seq.sampler = self._make_sampler(seq)
+        with self._cv:
+            if len(self._pending) >= self.max_queue:
+                llama_cpp.llama_sampler_free(seq.sampler)
+                raise ApiError(429, "The engine's queue is full; retry shortly.", "rate_limit_error",
+                               "engine_overloaded", headers={"Retry-After": "1"})
+            self._pending.append(seq)
+            self._cv.notify()
+
+    def cancel(self, seq: Sequence) -> None:
+        with self._cv:
+            seq.cancelled = True
+            if seq in self._pending:
+                self._pending.remove(seq)
+                llama_cpp.llama_sampler_free(seq.sampler)
+            self._cv.notify()
+
+    def close(self) -> None:
+        with self._cv:
+            self._stopping = True
+            self._cv.notify()
+        self._thread.join(timeout=30)
+        for seq in list(self._pending) + self._active:
+            seq.emit(ApiError(503, "The engine is shutting down.", "service_unavailable", "engine_stopped"))
+        llama_cpp.llama_batch_free(self._batch)
+
+    # --- sampler ----------------------------------------------------------------------------
+    def _make_sampler(self, seq: Sequence):
+        p = seq.sampling
+        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        if seq.grammar:
+            g = llama_cpp.llama_sampler_init_grammar(self._vocab, seq.grammar.encode(), b"root")
+            if not g:
+                llama_cpp.llama_sampler_free(chain)
+                raise ApiError(400, "The requested output format could not be compiled into a grammar.",
+                               param="response_format")
+            llama_cpp.llama_sampler_chain_add(chain, g)
+        if p.frequency_penalty or p.presence_penalty:
+            llama_cpp.llama_sampler_chain_add(
+                chain, llama_cpp.llama_sampler_init_penalties(64, 1.0, p.frequency_penalty, p.presence_penalty))
+        if p.temperature <= 0:
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
+        else:
+            if p.top_p < 1.0:
+                llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_top_p(p.top_p, 1))
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_temp(p.temperature))
+            seed = p.seed if p.seed is not None else llama_cpp.LLAMA_DEFAULT_SEED
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_dist(seed & 0xFFFFFFFF))
+        return chain
+
+    # --- engine thread ----------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                self._reap()
+                self._admit()
+                while not self._active and not self._stopping:
+                    self._cv.wait()
+                    self._reap()
+                    self._admit()
+                if self._stopping:
+                    return
+            try:
+                self._step()
+            except ApiError as e:
+                for seq in list(self._active):
+                    self._finish(seq, None, error=e)
+
+    def _admit(self) -> None:
+        while self._pending and self._free_slots:
+            seq = self._pending[0]
+            if self._reserved + seq.reserve > self.n_ctx and self._active:
+                return  # wait for KV room; an idle engine always admits (reserve is capped per request)
+            self._pending.popleft()
+            seq.slot = self._free_slots.pop()
+            self._reserved += seq.reserve
+            self._active.append(seq)
+
+    def _reap(self) -> None:
+        for seq in [s for s in self._active if s.cancelled]:
+            self._release(seq)
+
+    def _release(self, seq: Sequence) -> None:
+        self._active.remove(seq)
+        llama_cpp.llama_memory_seq_rm(self._mem, seq.slot, -1, -1)
+        llama_cpp.llama_sampler_free(seq.sampler)
+        self._free_slots.append(seq.slot)
+        self._reserved -= seq.reserve
+
+    def _add(self, token: int, pos: int, slot: int, logits: bool) -> int:
+        b = self._batch
+        i = b.n_tokens
+        b.token[i] = token
+        b.pos[i] = pos
+        b.n_seq_id[i] = 1
+        b.seq_id[i][0] = slot
+        b.logits[i] = logits
+        b.n_tokens = i + 1
+        return i
+
+    def _step(self) -> None:
+        self._batch.n_tokens = 0
+        outputs: list[Sequence] = []
+        for seq in self._active:
+            if not seq.prefilling:
+                seq.out_index = self._add(seq.generated[-1], seq.n_past, seq.slot, True)
+                seq.n_past += 1
+                outputs.append(seq)
+        budget = self.batch_size - self._batch.n_tokens
+        for seq in self._active:
+            if not seq.prefilling or budget <= 0:
+                continue
+            take = min(budget, len(seq.prompt) - seq.n_past)
+            for k in range(take):
+                pos = seq.n_past + k
+                last = pos == len(seq.prompt) - 1
+                idx = self._add(seq.prompt[pos], pos, seq.slot, last)
+                if last:
+                    seq.out_index = idx
+                    outputs.append(seq)
+            seq.n_past += take
+            budget -= take
+        rc = llama_cpp.llama_decode(self._ctx, self._batch)
+        if rc != 0:
+            raise ApiError(503, f"The engine could not decode this batch (llama_decode returned {rc}).",
+                           "service_unavailable", "engine_error")
+        for seq in outputs:
+            self._sample(seq)
+
+    def _sample(self, seq: Sequence) -> None:
+        if seq.hooks:
+            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, seq.out_index),
+                                           shape=(self.n_vocab,))
+            context = seq.prompt + seq.generated
+            for hook in seq.hooks:
+                hook(context, logits)
+        token = llama_cpp.llama_sampler_sample(seq.sampler, self._ctx, seq.out_index)
+        if seq.first_token_at is None:
+            seq.first_token_at = time.perf_counter()
+        self.tokens_generated += 1
+        if self._on_token is not None:
+            self._on_token()
+        if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+            self._finish(seq, "stop")
+            return
+        seq.generated.append(token)
+        n = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece, len(self._piece), 0, False)
+        text = seq.utf8.feed(self._piece.raw[:max(n, 0)])
+        text = seq.stops.feed(text)
+        if seq.tools is not None:
+            text = seq.tools.feed(text)
+        if text:
+            seq.emit(Delta(text=text))
+        if seq.stops.stopped:
+            self._finish(seq, "stop")
+        elif len(seq.generated) >= seq.max_new:
+            self._finish(seq, "length")
+
+    def _finish(self, seq: Sequence, reason: str | None, error: BaseException | None = None) -> None:
+        if seq in self._active:
+            self._release(seq)
+        if error is not None:
+            seq.emit(error)
+            return
+        tail = seq.stops.feed(seq.utf8.finish()) + seq.stops.flush()
+        if seq.tools is not None:
+            tail = seq.tools.feed(tail) + seq.tools.flush()
+        usage = Usage(prompt_tokens=len(seq.prompt), completion_tokens=len(seq.generated))
+        seq.emit(Delta(text=tail, finish_reason=reason, usage=usage))

@@ -1,0 +1,254 @@
+"""InferenceService: the one place a chat, completion or embedding request runs its steps, in order."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from jaju.api.auth import Principal
+from jaju.audit import AuditLog, Event
+from jaju.engine.base import Backend, Delta, ModelInfo, ToolCall
+from jaju.engine.registry import ModelRegistry
+from jaju.errors import ApiError
+from jaju.metrics import Metrics
+from jaju.protocol import chat as chat_wire
+from jaju.protocol import completions as completion_wire
+from jaju.protocol.chat import ChatCompletionRequest
+from jaju.protocol.common import new_id, now, usage_dict
+from jaju.protocol.completions import TextCompletionRequest
+from jaju.protocol.embeddings import EmbeddingRequest, embedding_body
+from jaju.tenancy.usage import UsageMeter
+
+
+@dataclass
+class Outcome:
+    """What one generation produced, for the response, the audit trail and the meters."""
+
+    text: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish: str = "stop"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    first_token_at: float | None = None
+
+
+def _sse(data: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n\n"
+
+
+SSE_DONE = b"data: [DONE]\n\n"
+
+
+class InferenceService:
+    def __init__(self, registry: ModelRegistry, audit: AuditLog, usage: UsageMeter, metrics: Metrics):
+        self.registry = registry
+        self.audit = audit
+        self.usage = usage
+        self.metrics = metrics
+
+    async def _backend(self, model: str, kind: str) -> tuple[Backend, ModelInfo]:
+        backend = await self.registry.get(model)
+        info = next((m for m in backend.models() if m.id == model), backend.models()[0])
+        if kind == "embedding" and info.kind != "embedding":
+            raise ApiError(400, f"Model {model} cannot make embeddings; use multilingual-e5-small.",
+                           param="model", code="model_not_embedding")
+        if kind != "embedding" and info.kind == "embedding":
+            raise ApiError(400, f"Model {model} only makes embeddings.", param="model", code="model_not_chat")
+        return backend, info
+
+    def _jaju(self, rid: str, info: ModelInfo, backend: Backend) -> dict[str, Any]:
+        return {"request_id": rid, "ai_generated": True, "model": info.id, "weights_sha256": info.sha256,
+                "jurisdiction": backend.jurisdiction, "backend": backend.name}
+
+    def _record(self, p: Principal, action: str, rid: str, info: ModelInfo | None, backend: Backend | None,
+                started: float, status: int | str, prompt_text: str, out: Outcome | None) -> None:
+        latency = time.perf_counter() - started
+        fields: dict[str, Any] = {"request_id": rid, "latency_ms": round(latency * 1000, 2),
+                                  "input_hmac": self.audit.hmac(p.tenant_id, prompt_text)}
+        if info is not None and backend is not None:
+            fields.update(model=info.id, weights_sha256=info.sha256, jurisdiction=backend.jurisdiction,
+                          backend=backend.name)
+        if out is not None:
+            fields.update(prompt_tokens=out.prompt_tokens, completion_tokens=out.completion_tokens,
+                          finish_reason=out.finish,
+                          output_hmac=self.audit.hmac(p.tenant_id, out.text + json.dumps(
+                              [[c.name, c.arguments] for c in out.tool_calls], ensure_ascii=False)))
+            if info is not None:
+                self.usage.record(p.tenant_id, p.key_id, info.id, out.prompt_tokens, out.completion_tokens)
+                self.metrics.tokens.labels(info.id, "prompt").inc(out.prompt_tokens)
+                self.metrics.tokens.labels(info.id, "completion").inc(out.completion_tokens)
+                if out.first_token_at is not None:
+                    self.metrics.ttft.labels(info.id).observe(out.first_token_at - started)
+                    decode = time.perf_counter() - out.first_token_at
+                    if out.completion_tokens > 1 and decode > 0:
+                        self.metrics.tokens_per_second.labels(info.id).set((out.completion_tokens - 1) / decode)
+        self.audit.append(Event(action=action, tenant_id=p.tenant_id, key_id=p.key_id, status=status, fields=fields))
+
+    # --- chat -------------------------------------------------------------------------------
+    async def chat(self, p: Principal, req: ChatCompletionRequest) -> dict[str, Any] | AsyncIterator[bytes]:
+        rid = new_id("chatcmpl")
+        started = time.perf_counter()
+        prompt_text = json.dumps([m.model_dump(exclude_none=True) for m in req.messages], ensure_ascii=False)
+        info = backend = None
+        try:
+            backend, info = await self._backend(req.model, "chat")
+            engine_req = req.to_engine(rid)
+            stream = backend.chat(engine_req)
+            if req.stream:
+                first = await _first(stream)  # errors before the first byte still get a proper status
+                return self._chat_sse(p, req, rid, info, backend, started, prompt_text, first, stream)
+            out = await _collect(stream)
+        except ApiError as e:
+            self._record(p, "chat.completions", rid, info, backend, started, e.status, prompt_text, None)
+            raise
+        self._record(p, "chat.completions", rid, info, backend, started, 200, prompt_text, out)
+        return chat_wire.completion_body(rid, req.model, out.text, out.tool_calls, out.finish, out.prompt_tokens,
+                                         out.completion_tokens, jaju=self._jaju(rid, info, backend))
+
+    async def _chat_sse(self, p: Principal, req: ChatCompletionRequest, rid: str, info: ModelInfo,
+                        backend: Backend, started: float, prompt_text: str, first: Delta | None,
+                        stream: AsyncIterator[Delta]) -> AsyncIterator[bytes]:
+        created = now()
+        include_usage = bool(req.stream_options and req.stream_options.include_usage)
+        out = Outcome()
+        status: int | str = "client_disconnected"
+        try:
+            yield _sse(chat_wire.chunk_body(rid, req.model, created, {"role": "assistant", "content": ""}, None,
+                                            None, include_usage))
+            async for d in _chain(first, stream):
+                _absorb(out, d)
+                delta = chat_wire.delta_wire(d, first=False)
+                if delta:
+                    yield _sse(chat_wire.chunk_body(rid, req.model, created, delta, None, None, include_usage))
+                if d.finish_reason is not None:
+                    final = chat_wire.chunk_body(rid, req.model, created, {}, out.finish, None, include_usage)
+                    final["jaju"] = self._jaju(rid, info, backend)
+                    yield _sse(final)
+            if include_usage:
+                yield _sse({"id": rid, "object": "chat.completion.chunk", "created": created, "model": req.model,
+                            "system_fingerprint": None, "choices": [],
+                            "usage": usage_dict(out.prompt_tokens, out.completion_tokens)})
+            yield SSE_DONE
+            status = 200
+        except ApiError as e:
+            status = e.status
+            yield _sse(e.body())
+        finally:
+            await stream.aclose()
+            self._record(p, "chat.completions", rid, info, backend, started, status, prompt_text, out)
+
+    # --- completions ------------------------------------------------------------------------
+    async def complete(self, p: Principal, req: TextCompletionRequest) -> dict[str, Any] | AsyncIterator[bytes]:
+        rid = new_id("cmpl")
+        started = time.perf_counter()
+        info = backend = None
+        try:
+            backend, info = await self._backend(req.model, "completion")
+            stream = backend.complete(req.to_engine(rid))
+            if req.stream:
+                first = await _first(stream)
+                return self._complete_sse(p, req, rid, info, backend, started, first, stream)
+            out = await _collect(stream)
+        except ApiError as e:
+            self._record(p, "completions", rid, info, backend, started, e.status, req.prompt_text, None)
+            raise
+        self._record(p, "completions", rid, info, backend, started, 200, req.prompt_text, out)
+        text = req.prompt_text + out.text if req.echo else out.text
+        return completion_wire.completion_body(rid, req.model, text, out.finish, out.prompt_tokens,
+                                               out.completion_tokens, jaju=self._jaju(rid, info, backend))
+
+    async def _complete_sse(self, p, req, rid, info, backend, started, first, stream) -> AsyncIterator[bytes]:
+        created = now()
+        out = Outcome()
+        status: int | str = "client_disconnected"
+        try:
+            if req.echo:
+                yield _sse(completion_wire.chunk_body(rid, req.model, created, req.prompt_text, None))
+            async for d in _chain(first, stream):
+                _absorb(out, d)
+                if d.text or d.finish_reason:
+                    yield _sse(completion_wire.chunk_body(rid, req.model, created, d.text, d.finish_reason))
+            if req.stream_options and req.stream_options.include_usage:
+                yield _sse({"id": rid, "object": "text_completion", "created": created, "model": req.model,
+                            "choices": [], "usage": usage_dict(out.prompt_tokens, out.completion_tokens)})
+            yield SSE_DONE
+            status = 200
+        except ApiError as e:
+            status = e.status
+            yield _sse(e.body())
+        finally:
+            await stream.aclose()
+            self._record(p, "completions", rid, info, backend, started, status, req.prompt_text, out)
+
+    # --- embeddings and tokens --------------------------------------------------------------
+    async def embed(self, p: Principal, req: EmbeddingRequest) -> dict[str, Any]:
+        rid = new_id("emb")
+        started = time.perf_counter()
+        joined = "\n".join(req.inputs)
+        info = backend = None
+        try:
+            backend, info = await self._backend(req.model, "embedding")
+            input_type = req.jaju.input_type if req.jaju else "query"
+            result = await backend.embed(req.model, req.inputs, input_type)
+        except ApiError as e:
+            self._record(p, "embeddings", rid, info, backend, started, e.status, joined, None)
+            raise
+        vectors = result.vectors
+        if req.dimensions is not None:
+            if req.dimensions > vectors.shape[1]:
+                raise ApiError(400, f"dimensions must be at most {vectors.shape[1]} for {req.model}.",
+                               param="dimensions")
+            vectors = vectors[:, :req.dimensions]
+            norms = (vectors ** 2).sum(axis=1, keepdims=True) ** 0.5
+            vectors = vectors / norms.clip(min=1e-12)
+        self._record(p, "embeddings", rid, info, backend, started, 200, joined,
+                     Outcome(prompt_tokens=result.prompt_tokens))
+        return embedding_body(req.model, vectors, req.encoding_format, result.prompt_tokens)
+
+    async def count_tokens(self, p: Principal, model: str, text: str | None,
+                           messages: list[dict[str, Any]] | None) -> dict[str, Any]:
+        backend, info = await self._backend(model, "any")
+        n = await backend.count_tokens(model, text=text, messages=messages)
+        limit = info.context_length
+        return {"object": "tokenize", "model": model, "count": n, "max_model_len": limit}
+
+
+async def _first(stream: AsyncIterator[Delta]) -> Delta | None:
+    try:
+        return await anext(stream)
+    except StopAsyncIteration:
+        return None
+
+
+async def _chain(first: Delta | None, stream: AsyncIterator[Delta]) -> AsyncIterator[Delta]:
+    if first is not None:
+        yield first
+        if first.finish_reason is not None:
+            return
+    async for d in stream:
+        yield d
+
+
+def _absorb(out: Outcome, d: Delta) -> None:
+    if out.first_token_at is None and (d.text or d.tool_calls or d.finish_reason):
+        out.first_token_at = time.perf_counter()
+    out.text += d.text
+    if d.tool_calls:
+        out.tool_calls.extend(d.tool_calls)
+    if d.finish_reason is not None:
+        out.finish = d.finish_reason
+    if d.usage is not None:
+        out.prompt_tokens, out.completion_tokens = d.usage.prompt_tokens, d.usage.completion_tokens
+
+
+async def _collect(stream: AsyncIterator[Delta]) -> Outcome:
+    out = Outcome()
+    try:
+        async for d in stream:
+            _absorb(out, d)
+    finally:
+        await stream.aclose()
+    return out

@@ -1,0 +1,1 @@
+"""Korean-first PII detection, anonymisation, reversible pseudonyms and data-subject requests."""

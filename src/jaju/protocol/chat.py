@@ -1,0 +1,162 @@
+"""POST /v1/chat/completions: request model and response builders."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from jaju.engine.base import ChatRequest, Delta, ToolCall
+from jaju.protocol.common import (JajuRequestExtension, SamplingFields, StreamOptions, WireModel, now,
+                                  usage_dict)
+
+
+class TextPart(WireModel):
+    type: Literal["text"]
+    text: str
+
+
+class FunctionCall(WireModel):
+    name: str
+    arguments: str
+
+
+class ToolCallIn(WireModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class Message(WireModel):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[TextPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCallIn] | None = None
+    tool_call_id: str | None = None
+
+    @model_validator(mode="after")
+    def _content_rules(self) -> Message:
+        if self.content is None and not (self.role == "assistant" and self.tool_calls):
+            raise ValueError(f"a {self.role} message needs content")
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("a tool message needs tool_call_id")
+        return self
+
+    def to_engine(self) -> dict[str, Any]:
+        m = self.model_dump(exclude_none=True)
+        if self.role == "developer":  # OpenAI's newer name for system instructions
+            m["role"] = "system"
+        return m
+
+
+class FunctionDef(WireModel):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class Tool(WireModel):
+    type: Literal["function"]
+    function: FunctionDef
+
+
+class NamedToolChoice(WireModel):
+    type: Literal["function"]
+    function: dict[str, str]
+
+
+class ResponseFormat(WireModel):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: dict[str, Any] | None = None
+
+
+class ChatCompletionRequest(SamplingFields):
+    messages: Annotated[list[Message], Field(min_length=1)]
+    model: Annotated[str, Field(min_length=1, max_length=200)]
+    logprobs: bool | None = None
+    max_completion_tokens: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=1)
+    n: int = Field(1, ge=1, le=1)
+    parallel_tool_calls: bool = True
+    response_format: ResponseFormat | None = None
+    store: bool | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    tools: list[Tool] | None = None
+    user: str | None = None
+    jaju: JajuRequestExtension | None = None
+
+    @field_validator("logprobs")
+    @classmethod
+    def _no_logprobs(cls, v: bool | None) -> bool | None:
+        if v:
+            raise ValueError("logprobs are not supported by jaju yet")
+        return v
+
+    @model_validator(mode="after")
+    def _tool_rules(self) -> ChatCompletionRequest:
+        if self.tool_choice not in (None, "none", "auto") and not self.tools:
+            raise ValueError("tool_choice requires tools")
+        if self.response_format and self.response_format.type == "json_schema" and not self.response_format.json_schema:
+            raise ValueError("response_format json_schema needs a json_schema object")
+        return self
+
+    def to_engine(self, request_id: str) -> ChatRequest:
+        choice = self.tool_choice
+        if choice is None:
+            choice = "auto" if self.tools else None
+        return ChatRequest(
+            model=self.model,
+            messages=[m.to_engine() for m in self.messages],
+            sampling=self.sampling(self.max_completion_tokens or self.max_tokens),
+            tools=[t.model_dump(exclude_none=True) for t in self.tools] if self.tools else None,
+            tool_choice=choice.model_dump() if isinstance(choice, NamedToolChoice) else choice,
+            parallel_tool_calls=self.parallel_tool_calls,
+            response_format=self.response_format.model_dump(exclude_none=True) if self.response_format else None,
+            request_id=request_id,
+        )
+
+
+def tool_calls_wire(calls: list[ToolCall], with_index: bool = False) -> list[dict[str, Any]]:
+    out = []
+    for i, c in enumerate(calls):
+        item = {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        if with_index:
+            item = {"index": i, **item}
+        out.append(item)
+    return out
+
+
+def completion_body(rid: str, model: str, text: str, calls: list[ToolCall] | None, finish: str,
+                    prompt_tokens: int, completion_tokens: int, created: int | None = None,
+                    jaju: dict[str, Any] | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": text if (text or not calls) else None}
+    if calls:
+        message["tool_calls"] = tool_calls_wire(calls)
+    body = {"id": rid, "object": "chat.completion", "created": created or now(), "model": model,
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+            "usage": usage_dict(prompt_tokens, completion_tokens), "system_fingerprint": None}
+    if jaju:
+        body["jaju"] = jaju
+    return body
+
+
+def chunk_body(rid: str, model: str, created: int, delta: dict[str, Any], finish: str | None,
+               usage: dict[str, Any] | None = None, include_usage_field: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": rid, "object": "chat.completion.chunk", "created": created, "model": model,
+                            "system_fingerprint": None,
+                            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+    if include_usage_field:
+        body["usage"] = usage
+    return body
+
+
+def delta_wire(d: Delta, first: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": "assistant"} if first else {}
+    if d.text or first:
+        out["content"] = d.text
+    if d.tool_calls:
+        out["tool_calls"] = tool_calls_wire(d.tool_calls, with_index=True)
+    return out

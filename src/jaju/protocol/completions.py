@@ -1,0 +1,60 @@
+"""POST /v1/completions (legacy text completions)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+
+from jaju.engine.base import CompletionRequest
+from jaju.protocol.common import JajuRequestExtension, SamplingFields, StreamOptions, now, usage_dict
+
+
+class TextCompletionRequest(SamplingFields):
+    model: Annotated[str, Field(min_length=1, max_length=200)]
+    prompt: str | list[str]
+    echo: bool = False
+    max_tokens: int | None = Field(16, ge=1)
+    n: int = Field(1, ge=1, le=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    suffix: str | None = None
+    user: str | None = None
+    jaju: JajuRequestExtension | None = None
+
+    @field_validator("prompt")
+    @classmethod
+    def _one_prompt(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list) and len(v) != 1:
+            raise ValueError("jaju takes one prompt per request (a string or a one-item list)")
+        return v
+
+    @field_validator("suffix")
+    @classmethod
+    def _no_suffix(cls, v: str | None) -> str | None:
+        if v:
+            raise ValueError("suffix (fill-in-the-middle) is not supported")
+        return v
+
+    @property
+    def prompt_text(self) -> str:
+        return self.prompt if isinstance(self.prompt, str) else self.prompt[0]
+
+    def to_engine(self, request_id: str) -> CompletionRequest:
+        return CompletionRequest(model=self.model, prompt=self.prompt_text, sampling=self.sampling(self.max_tokens),
+                                 echo=self.echo, request_id=request_id)
+
+
+def completion_body(rid: str, model: str, text: str, finish: str, prompt_tokens: int, completion_tokens: int,
+                    created: int | None = None, jaju: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = {"id": rid, "object": "text_completion", "created": created or now(), "model": model,
+            "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}],
+            "usage": usage_dict(prompt_tokens, completion_tokens), "system_fingerprint": None}
+    if jaju:
+        body["jaju"] = jaju
+    return body
+
+
+def chunk_body(rid: str, model: str, created: int, text: str, finish: str | None) -> dict[str, Any]:
+    return {"id": rid, "object": "text_completion", "created": created, "model": model,
+            "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}]}

@@ -1,0 +1,86 @@
+"""Services: every long-lived object jaju needs, built once from Settings and closed once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+
+from jaju.api.ratelimit import RateLimiter
+from jaju.audit import AuditLog
+from jaju.audit.keys import DeploymentKey
+from jaju.audit.log import load_hmac_secret
+from jaju.engine.catalog import EMBEDDING_MODEL
+from jaju.engine.registry import ModelRegistry
+from jaju.inference import InferenceService
+from jaju.korean import KoreanAnalyzer
+from jaju.metrics import Metrics
+from jaju.settings import JURISDICTION_CODES, Settings
+from jaju.store import Database
+from jaju.tenancy.keys import ApiKeyService
+from jaju.tenancy.tenants import TenantService
+from jaju.tenancy.usage import UsageMeter
+
+log = logging.getLogger("jaju")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    key: DeploymentKey
+    audit: AuditLog
+    tenants: TenantService
+    keys: ApiKeyService
+    usage: UsageMeter
+    metrics: Metrics
+    models: ModelRegistry
+    inference: InferenceService
+    ratelimit: RateLimiter
+
+    @cached_property
+    def korean(self) -> KoreanAnalyzer:
+        """Kiwi loads in about a second; only the features that need it pay for it."""
+        return KoreanAnalyzer()
+
+    def known_jurisdictions(self) -> set[str]:
+        return self.tenants.known
+
+    def load_models(self) -> None:
+        """Load the default chat model and the embedding model (blocking)."""
+        self.models.load_sync(self.settings.engine.default_model)
+        self.models.load_sync(EMBEDDING_MODEL)
+        for name, backend in self.models.loaded().items():
+            scheduler = getattr(backend, "scheduler", None)
+            if scheduler is not None:
+                self.metrics.watch_engine(name, lambda s=scheduler: s.queue_depth, lambda s=scheduler: s.active)
+
+    async def aclose(self) -> None:
+        await self.models.close()
+        self.usage.flush()
+        self.audit.close()
+        self.db.dispose()
+
+
+def build_services(settings: Settings, *, migrate: bool = True, start_audit: bool = True) -> Services:
+    """Wire every service from settings; the only place objects are constructed."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.effective_database_url)
+    if migrate:
+        db.migrate()
+    key = DeploymentKey.load_or_create(settings.keys_dir)
+    audit = AuditLog(db, key, settings.audit, load_hmac_secret(settings.keys_dir / "audit-hmac.key"))
+    if start_audit:
+        audit.start()
+    metrics = Metrics()
+    metrics.audit_queue.set_function(lambda: audit.queue_depth)
+    metrics.audit_failures.set_function(lambda: audit.failures)
+    known = set(JURISDICTION_CODES) | {settings.jurisdiction} | {j.upper() for j in settings.jurisdictions}
+    tenants = TenantService(db, audit, known)
+    keys = ApiKeyService(db, audit, tenants)
+    usage = UsageMeter(db)
+    models = ModelRegistry(settings, db)
+    inference = InferenceService(models, audit, usage, metrics)
+    return Services(settings=settings, db=db, key=key, audit=audit, tenants=tenants, keys=keys, usage=usage,
+                    metrics=metrics, models=models, inference=inference,
+                    ratelimit=RateLimiter(settings.limits.requests_per_minute))

@@ -1,0 +1,108 @@
+"""ApiKeyService: issue, authenticate and revoke API keys. Only a hash of each secret is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from jaju.api.auth import DEFAULT_SCOPES, SCOPES, Principal
+from jaju.audit import AuditLog, Event
+from jaju.errors import ApiError
+from jaju.store import Database
+from jaju.store.base import utcnow
+from jaju.store.tables import ApiKey, Tenant
+from jaju.tenancy.tenants import TenantError, TenantService
+
+PREFIX = "jaju-"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyView:
+    id: str
+    tenant_id: str
+    name: str
+    scopes: list[str]
+    created_at: str
+    revoked_at: str | None
+
+    @classmethod
+    def of(cls, k: ApiKey) -> KeyView:
+        return cls(k.id, k.tenant_id, k.name, list(k.scopes), k.created_at.isoformat(),
+                   k.revoked_at.isoformat() if k.revoked_at else None)
+
+
+def _hash(secret: str) -> str:
+    # Secrets are 256-bit random, so a plain sha256 is enough; no password stretching needed.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _invalid() -> ApiError:
+    return ApiError(401, "Invalid API key.", "authentication_error", "invalid_api_key")
+
+
+class ApiKeyService:
+    def __init__(self, db: Database, audit: AuditLog, tenants: TenantService):
+        self.db = db
+        self.audit = audit
+        self.tenants = tenants
+
+    def create(self, tenant_ref: str, scopes: list[str] | None = None, name: str = "",
+               actor: str | None = None) -> tuple[KeyView, str]:
+        """Issue a key; returns the view and the full secret, which is never retrievable again."""
+        scopes = list(dict.fromkeys(scopes or DEFAULT_SCOPES))
+        bad = [s for s in scopes if s not in SCOPES]
+        if bad:
+            raise TenantError(f"Unknown scope {', '.join(bad)}; choose from {', '.join(SCOPES)}.")
+        tenant = self.tenants.get(tenant_ref)
+        if tenant.status != "active":
+            raise TenantError(f"Tenant {tenant.name} is {tenant.status}; no new keys.")
+        key_id = "key_" + secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        row = ApiKey(id=key_id, tenant_id=tenant.id, name=name, secret_hash=_hash(secret), scopes=scopes)
+        with self.db.session() as s:
+            s.add(row)
+        self.audit.append_now(Event(action="key.create", tenant_id=tenant.id, key_id=actor,
+                                    fields={"new_key": key_id, "scopes": scopes}))
+        return KeyView.of(row), f"{PREFIX}{key_id}.{secret}"
+
+    def revoke(self, key_id: str, actor: str | None = None, tenant_id: str | None = None) -> KeyView:
+        with self.db.session() as s:
+            row = s.get(ApiKey, key_id)
+            if row is None or (tenant_id is not None and row.tenant_id != tenant_id):
+                raise TenantError(f"No API key {key_id!r}. See `jaju key list`.")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+            view = KeyView.of(row)
+        self.audit.append_now(Event(action="key.revoke", tenant_id=view.tenant_id, key_id=actor,
+                                    fields={"revoked_key": key_id}))
+        return view
+
+    def list(self, tenant_ref: str | None = None) -> list[KeyView]:
+        with self.db.sessions() as s:
+            q = select(ApiKey).order_by(ApiKey.created_at)
+            if tenant_ref:
+                q = q.where(ApiKey.tenant_id == self.tenants.get(tenant_ref).id)
+            return [KeyView.of(k) for k in s.scalars(q)]
+
+    def authenticate(self, token: str) -> Principal:
+        """Bearer token -> Principal, or 401. Revocation takes effect on the next request."""
+        if not token.startswith(PREFIX) or "." not in token:
+            raise _invalid()
+        key_id, _, secret = token[len(PREFIX):].partition(".")
+        with self.db.sessions() as s:
+            row = s.execute(select(ApiKey, Tenant).join(Tenant, Tenant.id == ApiKey.tenant_id)
+                            .where(ApiKey.id == key_id)).first()
+        if row is None:
+            raise _invalid()
+        key, tenant = row
+        if not hmac.compare_digest(key.secret_hash, _hash(secret)):
+            raise _invalid()
+        if key.revoked_at is not None:
+            raise ApiError(401, "This API key has been revoked.", "authentication_error", "revoked_api_key")
+        if tenant.status != "active":
+            raise ApiError(403, f"Tenant {tenant.name} is {tenant.status}.", "permission_error", "tenant_inactive")
+        return Principal(tenant.id, tenant.name, key.id, frozenset(key.scopes), tenant.jurisdiction)
