@@ -44,11 +44,17 @@ class PrivacyService:
         ctx = OperatorContext(tenant_id, self.hasher, Session(tenant_id, ""))
         default = operators.get("DEFAULT", {"type": "redact"})
 
+        used: list[str] = []
+
         def replacement(r: RecognizerResult, value: str) -> str:
             op = operators.get(r.entity_type, default)
-            return apply(op.get("type", "redact"), r.entity_type, value, ctx, op)
+            used.append(op.get("type", "redact"))
+            return apply(used[-1], r.entity_type, value, ctx, op)
 
-        return replace_spans(text, results, replacement)
+        out, items = replace_spans(text, results, replacement)
+        for item, op_name in zip(items, used, strict=True):
+            item["operator"] = op_name
+        return out, items
 
     # ------------------------------------------------------------------ chat path
     def protect(self, tenant_id: str, messages: list[dict[str, Any]], policy: PrivacyPolicy,
