@@ -32,7 +32,9 @@ class ParsedDocument:
 class TextBuilder:
     """Appends blocks of text and records sections as headings change (shared by structured parsers)."""
 
-    def __init__(self) -> None:
+    def __init__(self, verbatim: bool = False) -> None:
+        # Verbatim keeps every line as given (blank ones too), so offsets index the source file itself.
+        self.verbatim = verbatim
         self._parts: list[str] = []
         self._length = 0
         self._headings: list[tuple[int, str]] = []  # (level, text) stack
@@ -46,21 +48,22 @@ class TextBuilder:
 
     def heading(self, level: int, text: str) -> None:
         """Start a new section under a heading of the given level (1 = top)."""
-        text = " ".join(text.split())
-        if not text:
+        clean = " ".join(text.split())
+        if not clean:
             return
         self._close_section()
         while self._headings and self._headings[-1][0] >= level:
             self._headings.pop()
-        self._headings.append((level, text))
+        self._headings.append((level, clean))
         if self.first_heading is None:
-            self.first_heading = text
-        self.paragraph(text)
+            self.first_heading = clean
+        self.paragraph(text if self.verbatim else clean)
 
-    def paragraph(self, text: str, page: int | None = None) -> None:
-        text = text.strip("\n")
-        if not text.strip():
-            return
+    def paragraph(self, text: str) -> None:
+        if not self.verbatim:
+            text = text.strip("\n")
+            if not text.strip():
+                return
         if self._parts:
             self._parts.append("\n")
             self._length += 1
@@ -73,9 +76,9 @@ class TextBuilder:
 
     def _close_section(self, page: int | None = None) -> None:
         if self._length > self._section_start:
-            start = self._section_start + (1 if self._section_start else 0)
-            self.sections.append(Section(start, self._length, self.headings, page))
-        self._section_start = self._length
+            self.sections.append(Section(self._section_start, self._length, self.headings, page))
+        # The next block is preceded by one "\n" separator once anything has been written.
+        self._section_start = self._length + (1 if self._parts else 0)
 
     def build(self, fmt: str, title: str, pages: int | None = None) -> ParsedDocument:
         self._close_section()

@@ -187,6 +187,7 @@ class KnowledgeService:
                     title_enc=enc(tenant_id, p.parsed.title.encode(), subject=subject,
                                   aad=chunk_aad(doc_id, -1, "title")))
                 s.add(doc)
+                s.flush()  # no ORM relationship orders the inserts, so the parent row goes first
                 rows = []
                 for chunk, terms, vector in zip(p.chunks, p.terms, p.vectors, strict=True):
                     payload = json.dumps({"text": chunk.text, "headings": list(chunk.headings), "terms": terms},

@@ -40,9 +40,9 @@ def legal_heading_level(line: str) -> int | None:
     return _LEVELS[m.group(2)]
 
 
-def build_from_lines(fmt: str, filename: str, lines: list[str]) -> ParsedDocument:
+def build_from_lines(fmt: str, filename: str, lines: list[str], verbatim: bool = False) -> ParsedDocument:
     """A document from plain lines, legal headings becoming sections; the first line is the title."""
-    builder = TextBuilder()
+    builder = TextBuilder(verbatim)
     title = ""
     for line in lines:
         stripped = line.strip()
@@ -52,7 +52,7 @@ def build_from_lines(fmt: str, filename: str, lines: list[str]) -> ParsedDocumen
         if level is not None:
             builder.heading(level, stripped)
         else:
-            builder.paragraph(line.rstrip())
+            builder.paragraph(line if verbatim else line.rstrip())
     doc = builder.build(fmt, title or filename)
     if not doc.text.strip():
         raise EmptyDocument(filename, "it contains no text")
@@ -61,4 +61,4 @@ def build_from_lines(fmt: str, filename: str, lines: list[str]) -> ParsedDocumen
 
 def parse_txt(filename: str, data: bytes) -> ParsedDocument:
     text = decode_text(filename, data).replace("\r\n", "\n").replace("\r", "\n")
-    return build_from_lines("txt", filename, text.split("\n"))
+    return build_from_lines("txt", filename, text.split("\n"), verbatim=True)
