@@ -13,7 +13,8 @@ from jaju.privacy.analyzer import LANGUAGES
 from jaju.privacy.recognizer import RecognizerResult
 
 router = APIRouter(prefix="/v1/privacy", tags=["privacy"])
-Caller = Annotated[Principal, Depends(require_scope("privacy"))]
+require_privacy = require_scope("privacy")
+Caller = Annotated[Principal, Depends(require_privacy)]
 MAX_TEXT = 1_000_000
 
 

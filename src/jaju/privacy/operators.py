@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,9 +45,14 @@ def _mask_alnum(value: str, keep_first: int = 0, keep_last: int = 0, char: str =
 
 
 def _mask_middle_group(value: str, char: str) -> str:
-    digits_at = [i for i, c in enumerate(value) if c.isdigit()]
-    n = len(digits_at)
-    hidden = set(digits_at[n - 8:n - 4]) if n >= 9 else set(digits_at[:-4])
+    """Hide the exchange (middle) group of a phone number: 010-****-5678, 02-***-4567."""
+    groups = [m.span() for m in re.finditer(r"\d+", value)]
+    if len(groups) >= 3:
+        lo, hi = groups[-2]
+        hidden = set(range(lo, hi))
+    else:
+        at = [i for i, c in enumerate(value) if c.isdigit()]
+        hidden = set(at[-8:-4]) if len(at) >= 10 else set(at[2:-4])
     return "".join(char if i in hidden else c for i, c in enumerate(value))
 
 
