@@ -177,7 +177,7 @@ class AuditLog:
         if row is None:
             return None
         last_cp = s.execute(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq.desc()).limit(1)).scalar()
-        if last_cp != row[0]:
+        if last_cp is None or last_cp < row[0]:
             self._sign(s, row[0], row[1])
         return row[0]
 

@@ -27,9 +27,9 @@ class Morpheme:
 class KoreanAnalyzer:
     """Morphological analysis, sentence splitting and normalisation; build once, share everywhere."""
 
-    def __init__(self, num_workers: int = 0):
+    def __init__(self, num_workers: int | None = None):
         # Kiwi loads its model (~1 s); a lock keeps single calls from racing on the same object.
-        self._kiwi = Kiwi(num_workers=num_workers)
+        self._kiwi = Kiwi() if num_workers is None else Kiwi(num_workers=num_workers)
         self._lock = threading.Lock()
 
     def morphemes(self, text: str) -> list[Morpheme]:
