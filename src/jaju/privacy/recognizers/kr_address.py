@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from jaju.privacy.recognizer import Pattern, PatternRecognizer, Scan
 
 _SIDO = (r"(?:서울특별시|서울시|서울|부산광역시|부산시|부산|대구광역시|대구시|대구|인천광역시|인천시|인천|"
@@ -37,4 +39,10 @@ class KrAddressRecognizer(PatternRecognizer):
     needs_digit = True
 
     def analyze(self, scan: Scan):
-        return super().analyze(scan) if scan.has_hangul else []
+        # Every address here has a road, neighbourhood or lot word right before a number.
+        if not scan.has_hangul or _PRECHECK.search(scan.norm.text) is None:
+            return []
+        return super().analyze(scan)
+
+
+_PRECHECK = re.compile(r"(?:로|길|동|리|가|구|시|군|읍|면)[ \t]{0,2}(?:산[ \t]?)?\d")

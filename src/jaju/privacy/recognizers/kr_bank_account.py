@@ -22,6 +22,12 @@ class KrBankAccountRecognizer(PatternRecognizer):
     negative_context = ("주문번호", "송장", "운송장", "전화", "연락처", "휴대폰", "사업자", "order", "tracking", "phone")
     context_required = True
 
+    def analyze(self, scan):
+        # Without a bank word anywhere in the text nothing here can match; skip the digit patterns.
+        if self._context is None or self._context.search(scan.lower) is None:
+            return []
+        return super().analyze(scan)
+
     def score(self, value: str, base: float) -> float | None:
         if not 10 <= len(digits(value)) <= 14:
             return None

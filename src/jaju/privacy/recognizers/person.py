@@ -34,8 +34,15 @@ NOT_NAMES = frozenset({"고객", "기사", "부모", "사모", "선생", "원장
                        "강남", "강북", "한강", "제주", "부산", "대구", "인천", "광주", "대전", "울산", "세종", "경기",
                        "강원", "충북", "충남", "전북", "전남", "경북", "경남", "도로", "지번", "주소", "성명", "이름",
                        "연락", "연락처", "성함", "정보", "이고", "이며", "이고요", "이에요", "이라", "이랑", "이나",
-                       "이면", "이후", "이전", "이상", "이하", "이내", "이외", "이메일", "주민", "주소지", "전화번호"})
+                       "이면", "이후", "이전", "이상", "이하", "이내", "이외", "이메일", "주민", "주소지", "전화번호",
+                       "소재지", "예금주", "주식회사", "강남구", "연결이"}) | frozenset(LABELS)
 _PARTICLE_END = "은는이가을를의도처"
+_ENDINGS = ("요", "다", "니", "까", "죠", "며", "면", "게")
+_PARTICLES = "|".join(sorted(("이", "가", "은", "는", "을", "를", "의", "에게", "께", "께서", "한테", "와", "과", "도", "만",
+                              "이랑", "랑", "하고", "이다", "이고", "이며", "입니다", "이에요", "예요", "이가", "에게서",
+                              "께서는", "께서도", "으로", "로", "님", "씨", "님의", "님이", "님께", "님은", "님도", "씨가",
+                              "씨는", "씨의", "씨와", "이는", "이도", "이의", "이를", "이와", "이한테", "에게는"),
+                             key=len, reverse=True))
 PERSON_CONTEXT = ("고객", "환자", "담당자", "선생님", "님", "씨", "성명", "이름", "성함", "연락", "name", "mr", "ms",
                   "customer", "patient")
 # Kiwi also tags places and organisations NNP; these endings mark a place far more often than a name.
@@ -65,15 +72,16 @@ class PersonRecognizer:
         # 홍길동님, 김민수 고객님, 이영희 담당자: a name right before a title.
         self._titled = re.compile(rf"(?<![가-힣0-9A-Za-z])(?P<v>{_SN}[가-힣]{{1,2}})(?:[ \t]?(?:{_TITLE}))")
         # 성명: 홍길동, 담당자 김철수, 예금주 박영희
-        self._labelled = re.compile(rf"(?:{_LABEL})[ \t]*[:：]?[ \t]*(?:은|는)?[ \t]*(?P<v>{_SN}[가-힣]{{1,2}})"
-                                    rf"(?![가-힣])")
+        self._labelled = re.compile(rf"(?:{_LABEL})[ \t]*[:：]?[ \t]*(?:은|는)?[ \t]*(?P<v>{_SN}[가-힣]{{1,2}}?)"
+                                    rf"(?:{_PARTICLES})?(?![가-힣])")
         # 정다솜입니다 / 저는 김민수예요: a self-introduction.
         self._intro = re.compile(rf"(?:^|(?<=[\n.!?])[ \t]*|저는[ \t]|제 이름은[ \t])(?P<v>{_SN}[가-힣]{{1,2}})"
                                  rf"(?:입니다|이에요|예요|이라고|라고)")
         # "참석자: 한가람, 원빈우, 홍길동": names listed after a label.
         self._listed = re.compile(rf"[ \t]*[,/·][ \t]*(?P<v>{_SN}[가-힣]{{1,2}})(?![가-힣])")
-        # Candidates for Kiwi: a word starting with a surname and one or two name syllables.
-        self._candidate = re.compile(rf"(?<![가-힣]){_SN}{_G}{{1,2}}")
+        # Candidates for Kiwi: a whole word that is surname + two name syllables, bare or with a particle.
+        # Two-syllable names (김구) are only taken with a title or label: bare, they are mostly nouns.
+        self._candidate = re.compile(rf"(?<![가-힣])(?P<v>{_SN}{_G}{{2}})(?:{_PARTICLES})?(?![가-힣])")
         self._roman_titled = re.compile(rf"{_HONORIFIC}[ \t]+(?P<v>{_CAP}(?:[ \t]+{_CAP}){{0,2}})")
         rs = "|".join(ROMAN_SURNAMES)
         self._roman_korean = re.compile(
@@ -101,9 +109,13 @@ class PersonRecognizer:
 
     def _by_pattern(self, text: str, rx: re.Pattern[str], score: float) -> list[RecognizerResult]:
         out = []
-        for m in rx.finditer(text):
+        pos = 0
+        while (m := rx.search(text, pos)) is not None:
             if _stop(m.group("v")):
+                # "환자 성함은 송다인": the label word was taken for a name; look again one char on.
+                pos = m.start() + 1
                 continue
+            pos = m.end()
             out.append(RecognizerResult(self.entity, *m.span("v"), score, self.name))
             if rx is self._labelled:
                 pos = m.end()
@@ -117,7 +129,10 @@ class PersonRecognizer:
         text = scan.norm.text
         windows: list[tuple[int, int]] = []
         for m in self._candidate.finditer(text):
-            lo, hi = _word_bounds(text, m.start(), m.end())
+            # 주세요, 했습니다: verb endings share syllables with given names.
+            if m.group("v") in NOT_NAMES or m.group("v").endswith(_ENDINGS):
+                continue
+            lo, hi = m.span()
             if windows and lo <= windows[-1][1]:
                 windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
             else:
@@ -169,12 +184,3 @@ def _looks_like_name(form: str) -> bool:
     else:
         return False
     return 1 <= len(given) <= 2 and all(c in GIVEN for c in given)
-
-
-def _word_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    """Widen a span to the surrounding words (one word each side) so Kiwi sees the particles."""
-    lo = text.rfind(" ", 0, max(0, start - 1))
-    lo = 0 if lo < 0 else lo + 1
-    hi = text.find(" ", end + 1)
-    hi = len(text) if hi < 0 else hi
-    return lo, hi
