@@ -41,7 +41,7 @@ class Chunker:
     """Packs sentences into chunks of at most `max_tokens`, repeating `overlap_tokens` between them."""
 
     def __init__(self, splitter: SentenceSplitter, count_tokens: Callable[[str], int] = approx_tokens,
-                 max_tokens: int = 200, overlap_tokens: int = 40):
+                 max_tokens: int = 120, overlap_tokens: int = 24):
         if not 0 <= overlap_tokens < max_tokens:
             raise ValueError("overlap_tokens must be at least 0 and smaller than max_tokens")
         self._splitter = splitter
