@@ -31,6 +31,7 @@ from jaju.knowledge.config import KnowledgeSettings
 from jaju.knowledge.crypto import chunk_aad
 from jaju.knowledge.dense import E5Embedder
 from jaju.knowledge.ingest import count_terms
+from jaju.knowledge.parsers import parse_document
 from jaju.knowledge.service import KnowledgeService
 from jaju.knowledge.tables import KnowledgeBase, KnowledgeChunk, KnowledgeDocument
 from jaju.knowledge.terms import KiwiTerms
@@ -100,12 +101,15 @@ def bench_ingest(analyzer, embedder) -> None:
         elapsed = time.perf_counter() - t0
         chunks = result.document["chunks"]
         # Where the time goes, measured on the same text outside the service.
-        from jaju.knowledge.parsers import parse_document
-
-        t = time.perf_counter(); doc = parse_document("c.pdf", data); t_parse = time.perf_counter() - t
-        t = time.perf_counter(); cs = service.ingestor.chunker.chunk(doc); t_chunk = time.perf_counter() - t
-        texts = [c.text for c in cs]
-        t = time.perf_counter(); service.terms.terms_many(texts); t_terms = time.perf_counter() - t
+        t = time.perf_counter()
+        doc = parse_document("c.pdf", data)
+        t_parse = time.perf_counter() - t
+        t = time.perf_counter()
+        cs = service.ingestor.chunker.chunk(doc)
+        t_chunk = time.perf_counter() - t
+        t = time.perf_counter()
+        service.terms.terms_many([c.text for c in cs])
+        t_terms = time.perf_counter() - t
         db.dispose()
     print(f"ingest: constitution PDF, {pages} pages, {len(data) // 1024} KB -> {chunks} chunks in {elapsed:.1f} s "
           f"= {pages / elapsed:.2f} pages/s, {chunks / elapsed:.1f} chunks/s")

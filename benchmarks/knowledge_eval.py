@@ -16,8 +16,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 from benchmarks.knowledge_common import answer_spans, build_chunks, embed_cached
 from jaju.knowledge.bm25 import BM25Index
 from jaju.knowledge.config import KnowledgeSettings

@@ -113,7 +113,8 @@ def test_failed_file_leaves_nothing_and_batch_continues(service, db):
 
 def test_duplicate_file_is_reported(service):
     kb = service.create_kb("t_seoul", "중복")
-    first, second = service.add_documents("t_seoul", kb.id, [("a.txt", "같은 내용".encode()), ("b.txt", "같은 내용".encode())])
+    same = "같은 내용".encode()
+    first, second = service.add_documents("t_seoul", kb.id, [("a.txt", same), ("b.txt", same)])
     assert first.ok and not second.ok and second.code == "conflict"
 
 

@@ -117,7 +117,8 @@ def search(ctx: CliContext, kb_ref: str, query: str, tenant: str | None, top_k: 
 def docs(ctx: CliContext, kb_ref: str, tenant: str | None) -> None:
     """List the documents in KB."""
     info = _kb(ctx, kb_ref, tenant)
-    table(ctx.services.knowledge.list_documents(info.tenant_id, info.id), ["id", "filename", "format", "chunks", "title"])
+    rows = ctx.services.knowledge.list_documents(info.tenant_id, info.id)
+    table(rows, ["id", "filename", "format", "chunks", "title"])
 
 
 @kb.command("delete")

@@ -34,7 +34,9 @@ class KnowledgeSettings(BaseModel):
         try:
             return cls(**section)
         except ValidationError as e:
-            lines = [f"- knowledge.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}. "
-                     f"Fix `[knowledge]` in jaju.toml or JAJU_KNOWLEDGE__{str(err['loc'][0]).upper() if err['loc'] else ''}."
-                     for err in e.errors()]
+            lines = []
+            for err in e.errors():
+                key = ".".join(str(p) for p in err["loc"]) or "(section)"
+                lines.append(f"- knowledge.{key}: {err['msg']}. Fix `[knowledge]` in jaju.toml "
+                             f"or JAJU_KNOWLEDGE__{key.upper()}.")
             raise ConfigError("Invalid knowledge settings:\n" + "\n".join(lines)) from None

@@ -86,7 +86,8 @@ def detect_format(filename: str, data: bytes) -> str:
     if sniffed is not None:
         return sniffed
     if claimed in BINARY_FORMATS:
-        raise CorruptDocument(filename, f"its name says {claimed.upper()} but its content is not a {claimed.upper()} file")
+        name = claimed.upper()
+        raise CorruptDocument(filename, f"its name says {name} but its content is not a {name} file")
     if claimed is not None:
         return claimed
     head = data[:512].lstrip().lower()

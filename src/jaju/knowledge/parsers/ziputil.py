@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import io
 import zipfile
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
-from xml.etree.ElementTree import ParseError
 
 from jaju.knowledge.errors import CorruptDocument
 
