@@ -36,7 +36,8 @@ class KnowledgeSettings(BaseModel):
         except ValidationError as e:
             lines = []
             for err in e.errors():
-                key = ".".join(str(p) for p in err["loc"]) or "(section)"
-                lines.append(f"- knowledge.{key}: {err['msg']}. Fix `[knowledge]` in jaju.toml "
-                             f"or JAJU_KNOWLEDGE__{key.upper()}.")
+                key = ".".join(str(p) for p in err["loc"])
+                env = f" or JAJU_KNOWLEDGE__{key.upper()}" if key else ""
+                lines.append(f"- knowledge{'.' + key if key else ''}: {err['msg']}. "
+                             f"Fix `[knowledge]` in jaju.toml{env}.")
             raise ConfigError("Invalid knowledge settings:\n" + "\n".join(lines)) from None
