@@ -11,6 +11,7 @@ from jaju.api.auth import SCOPES
 from jaju.app import create_app
 from jaju.cli.context import CliContext, friendly, pass_ctx
 from jaju.services import Services
+from jaju.tenancy.tenants import TenantError
 
 BOOTSTRAP_TENANT = "default"
 
@@ -19,7 +20,10 @@ def bootstrap(services: Services) -> str | None:
     """On an empty store, create the default tenant and an admin key; return the key's secret."""
     if services.tenants.list():
         return None
-    tenant = services.tenants.create(BOOTSTRAP_TENANT, services.settings.jurisdiction, actor="bootstrap")
+    try:
+        tenant = services.tenants.create(BOOTSTRAP_TENANT, services.settings.jurisdiction, actor="bootstrap")
+    except TenantError:  # another replica on the same database bootstrapped first
+        return None
     _, secret = services.keys.create(tenant.id, list(SCOPES), name="bootstrap admin", actor="bootstrap")
     return secret
 
