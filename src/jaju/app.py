@@ -7,12 +7,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from jaju import __version__
-from jaju.api import admin, errors, health, openai
+from jaju.api import admin, errors, health, knowledge, openai, privacy
 from jaju.api.middleware import BodyLimit, RequestMetrics
 from jaju.services import Services, build_services
 from jaju.settings import Settings
 
-ROUTERS = (openai.router, admin.router, health.router)
+ROUTERS = (openai.router, privacy.router, knowledge.router, admin.router, health.router)
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None,

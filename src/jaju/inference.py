@@ -19,7 +19,9 @@ from jaju.protocol import completions as completion_wire
 from jaju.protocol.chat import ChatCompletionRequest
 from jaju.protocol.common import new_id, now, usage_dict
 from jaju.protocol.completions import TextCompletionRequest
+from jaju.protocol.common import JajuRequestExtension
 from jaju.protocol.embeddings import EmbeddingRequest, embedding_body
+from jaju.safeguards import RequestGuard, RequestOptions, Safeguards
 from jaju.tenancy.usage import UsageMeter
 
 
@@ -43,11 +45,20 @@ SSE_DONE = b"data: [DONE]\n\n"
 
 
 class InferenceService:
-    def __init__(self, registry: ModelRegistry, audit: AuditLog, usage: UsageMeter, metrics: Metrics):
+    def __init__(self, registry: ModelRegistry, audit: AuditLog, usage: UsageMeter, metrics: Metrics,
+                 safeguards: Safeguards):
         self.registry = registry
         self.audit = audit
         self.usage = usage
         self.metrics = metrics
+        self.safeguards = safeguards
+
+    def _guard(self, p: Principal, ext: JajuRequestExtension | None, subject: str | None) -> RequestGuard:
+        options = RequestOptions(subject=subject or (ext.subject if ext else None),
+                                 conversation_id=ext.conversation_id if ext else None,
+                                 knowledge_bases=tuple(ext.knowledge_bases) if ext else (),
+                                 knowledge_top_k=ext.knowledge_top_k if ext else 5)
+        return self.safeguards.open(p, options)
 
     async def _backend(self, model: str, kind: str) -> tuple[Backend, ModelInfo]:
         backend = await self.registry.get(model)
@@ -64,10 +75,13 @@ class InferenceService:
                 "jurisdiction": backend.jurisdiction, "backend": backend.name}
 
     def _record(self, p: Principal, action: str, rid: str, info: ModelInfo | None, backend: Backend | None,
-                started: float, status: int | str, prompt_text: str, out: Outcome | None) -> None:
+                started: float, status: int | str, prompt_text: str, out: Outcome | None,
+                guard: RequestGuard | None = None) -> None:
         latency = time.perf_counter() - started
         fields: dict[str, Any] = {"request_id": rid, "latency_ms": round(latency * 1000, 2),
                                   "input_hmac": self.audit.hmac(p.tenant_id, prompt_text)}
+        if guard is not None:
+            fields.update(guard.audit_fields())
         if info is not None and backend is not None:
             fields.update(model=info.id, weights_sha256=info.sha256, jurisdiction=backend.jurisdiction,
                           backend=backend.name)
@@ -88,44 +102,58 @@ class InferenceService:
         self.audit.append(Event(action=action, tenant_id=p.tenant_id, key_id=p.key_id, status=status, fields=fields))
 
     # --- chat -------------------------------------------------------------------------------
-    async def chat(self, p: Principal, req: ChatCompletionRequest) -> dict[str, Any] | AsyncIterator[bytes]:
+    async def chat(self, p: Principal, req: ChatCompletionRequest,
+                   subject: str | None = None) -> dict[str, Any] | AsyncIterator[bytes]:
         rid = new_id("chatcmpl")
         started = time.perf_counter()
         prompt_text = json.dumps([m.model_dump(exclude_none=True) for m in req.messages], ensure_ascii=False)
-        info = backend = None
+        info = backend = guard = None
         try:
             backend, info = await self._backend(req.model, "chat")
+            guard = self._guard(p, req.jaju, subject)
             engine_req = req.to_engine(rid)
+            engine_req.messages = await guard.prepare(engine_req.messages)
             stream = backend.chat(engine_req)
             if req.stream:
                 first = await _first(stream)  # errors before the first byte still get a proper status
-                return self._chat_sse(p, req, rid, info, backend, started, prompt_text, first, stream)
+                return self._chat_sse(p, req, rid, info, backend, started, prompt_text, first, stream, guard)
             out = await _collect(stream)
+            out.text = guard.finish_text(out.text)
+            out.tool_calls = guard.finish_tool_calls(out.tool_calls)
+            guard.cite(out.text)
         except ApiError as e:
-            self._record(p, "chat.completions", rid, info, backend, started, e.status, prompt_text, None)
+            self._record(p, "chat.completions", rid, info, backend, started, e.status, prompt_text, None, guard)
             raise
-        self._record(p, "chat.completions", rid, info, backend, started, 200, prompt_text, out)
+        self._record(p, "chat.completions", rid, info, backend, started, 200, prompt_text, out, guard)
         return chat_wire.completion_body(rid, req.model, out.text, out.tool_calls, out.finish, out.prompt_tokens,
-                                         out.completion_tokens, jaju=self._jaju(rid, info, backend))
+                                         out.completion_tokens,
+                                         jaju={**self._jaju(rid, info, backend), **guard.extension()})
 
     async def _chat_sse(self, p: Principal, req: ChatCompletionRequest, rid: str, info: ModelInfo,
                         backend: Backend, started: float, prompt_text: str, first: Delta | None,
-                        stream: AsyncIterator[Delta]) -> AsyncIterator[bytes]:
+                        stream: AsyncIterator[Delta], guard: RequestGuard) -> AsyncIterator[bytes]:
         created = now()
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         out = Outcome()
         status: int | str = "client_disconnected"
+        filt = guard.stream()
         try:
             yield _sse(chat_wire.chunk_body(rid, req.model, created, {"role": "assistant", "content": ""}, None,
                                             None, include_usage))
             async for d in _chain(first, stream):
+                d.text = filt.feed(d.text)
+                if d.finish_reason is not None:
+                    d.text += filt.flush()
+                    if d.tool_calls:
+                        d.tool_calls = guard.finish_tool_calls(d.tool_calls)
                 _absorb(out, d)
                 delta = chat_wire.delta_wire(d, first=False)
                 if delta:
                     yield _sse(chat_wire.chunk_body(rid, req.model, created, delta, None, None, include_usage))
                 if d.finish_reason is not None:
+                    guard.cite(out.text)
                     final = chat_wire.chunk_body(rid, req.model, created, {}, out.finish, None, include_usage)
-                    final["jaju"] = self._jaju(rid, info, backend)
+                    final["jaju"] = {**self._jaju(rid, info, backend), **guard.extension()}
                     yield _sse(final)
             if include_usage:
                 yield _sse({"id": rid, "object": "chat.completion.chunk", "created": created, "model": req.model,
@@ -138,36 +166,44 @@ class InferenceService:
             yield _sse(e.body())
         finally:
             await stream.aclose()
-            self._record(p, "chat.completions", rid, info, backend, started, status, prompt_text, out)
+            self._record(p, "chat.completions", rid, info, backend, started, status, prompt_text, out, guard)
 
     # --- completions ------------------------------------------------------------------------
-    async def complete(self, p: Principal, req: TextCompletionRequest) -> dict[str, Any] | AsyncIterator[bytes]:
+    async def complete(self, p: Principal, req: TextCompletionRequest,
+                       subject: str | None = None) -> dict[str, Any] | AsyncIterator[bytes]:
         rid = new_id("cmpl")
         started = time.perf_counter()
-        info = backend = None
+        info = backend = guard = None
         try:
             backend, info = await self._backend(req.model, "completion")
-            stream = backend.complete(req.to_engine(rid))
+            guard = self._guard(p, req.jaju, subject)
+            engine_req = req.to_engine(rid)
+            engine_req.prompt = await guard.prepare_text(engine_req.prompt)
+            stream = backend.complete(engine_req)
             if req.stream:
                 first = await _first(stream)
-                return self._complete_sse(p, req, rid, info, backend, started, first, stream)
+                return self._complete_sse(p, req, rid, info, backend, started, first, stream, guard)
             out = await _collect(stream)
+            out.text = guard.finish_text(out.text)
         except ApiError as e:
-            self._record(p, "completions", rid, info, backend, started, e.status, req.prompt_text, None)
+            self._record(p, "completions", rid, info, backend, started, e.status, req.prompt_text, None, guard)
             raise
-        self._record(p, "completions", rid, info, backend, started, 200, req.prompt_text, out)
+        self._record(p, "completions", rid, info, backend, started, 200, req.prompt_text, out, guard)
         text = req.prompt_text + out.text if req.echo else out.text
         return completion_wire.completion_body(rid, req.model, text, out.finish, out.prompt_tokens,
                                                out.completion_tokens, jaju=self._jaju(rid, info, backend))
 
-    async def _complete_sse(self, p, req, rid, info, backend, started, first, stream) -> AsyncIterator[bytes]:
+    async def _complete_sse(self, p, req, rid, info, backend, started, first, stream,
+                            guard: RequestGuard) -> AsyncIterator[bytes]:
         created = now()
         out = Outcome()
         status: int | str = "client_disconnected"
+        filt = guard.stream()
         try:
             if req.echo:
                 yield _sse(completion_wire.chunk_body(rid, req.model, created, req.prompt_text, None))
             async for d in _chain(first, stream):
+                d.text = filt.feed(d.text) + (filt.flush() if d.finish_reason is not None else "")
                 _absorb(out, d)
                 if d.text or d.finish_reason:
                     yield _sse(completion_wire.chunk_body(rid, req.model, created, d.text, d.finish_reason))
@@ -181,7 +217,7 @@ class InferenceService:
             yield _sse(e.body())
         finally:
             await stream.aclose()
-            self._record(p, "completions", rid, info, backend, started, status, req.prompt_text, out)
+            self._record(p, "completions", rid, info, backend, started, status, req.prompt_text, out, guard)
 
     # --- embeddings and tokens --------------------------------------------------------------
     async def embed(self, p: Principal, req: EmbeddingRequest) -> dict[str, Any]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
+from jaju.api.auth import Principal
 from jaju.api.ratelimit import RateLimiter
 from jaju.audit import AuditLog
 from jaju.audit.keys import DeploymentKey
@@ -13,9 +14,19 @@ from jaju.audit.log import load_hmac_secret
 from jaju.engine.catalog import EMBEDDING_MODEL
 from jaju.engine.registry import ModelRegistry
 from jaju.inference import InferenceService
+from jaju.knowledge.factory import build_knowledge_service
+from jaju.knowledge.service import KnowledgeService
+from jaju.knowledge.subjects import KnowledgeSubjectData
 from jaju.korean import KoreanAnalyzer
 from jaju.metrics import Metrics
+from jaju.privacy.factory import build_privacy_service
+from jaju.privacy.policy import PrivacyPolicy
+from jaju.privacy.service import PrivacyService
+from jaju.privacy.subjects import SubjectService
+from jaju.safeguards import Safeguards
 from jaju.settings import JURISDICTION_CODES, Settings
+from jaju.sovereignty.kek import local_providers
+from jaju.sovereignty.keys import KeyService, TenantJurisdictions
 from jaju.store import Database
 from jaju.tenancy.keys import ApiKeyService
 from jaju.tenancy.tenants import TenantService
@@ -35,13 +46,40 @@ class Services:
     usage: UsageMeter
     metrics: Metrics
     models: ModelRegistry
-    inference: InferenceService
     ratelimit: RateLimiter
+    keyring: KeyService
+    inference: InferenceService = field(init=False)
+
+    def __post_init__(self) -> None:
+        safeguards = Safeguards(lambda: self.privacy, lambda: self.knowledge, self.privacy_policy)
+        self.inference = InferenceService(self.models, self.audit, self.usage, self.metrics, safeguards)
+
+    def privacy_policy(self, principal: Principal) -> PrivacyPolicy:
+        """The PII rules for a tenant's requests."""
+        return PrivacyPolicy()
 
     @cached_property
     def korean(self) -> KoreanAnalyzer:
         """Kiwi loads in about a second; only the features that need it pay for it."""
         return KoreanAnalyzer()
+
+    @cached_property
+    def privacy(self) -> PrivacyService:
+        return build_privacy_service(self.db, self.korean, self.settings.keys_dir, self.keyring)
+
+    @cached_property
+    def knowledge(self) -> KnowledgeService:
+        e5 = self.models.embeddings
+        if not e5.info.loaded:
+            e5.load()
+        return build_knowledge_service(self.db, self.korean, self.keyring, self.settings.knowledge,
+                                       e5_engine=e5.engine, e5_lock=e5.lock)
+
+    @cached_property
+    def subjects(self) -> SubjectService:
+        """Everything stored about a data subject, for export (GDPR Art. 20) and erasure (Art. 17)."""
+        providers = [self.privacy.vault, KnowledgeSubjectData(self.knowledge)]
+        return SubjectService(providers, self.keyring, self.audit, self.privacy.vault.subject_digest)
 
     def known_jurisdictions(self) -> set[str]:
         return self.tenants.known
@@ -79,8 +117,8 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
     tenants = TenantService(db, audit, known)
     keys = ApiKeyService(db, audit, tenants)
     usage = UsageMeter(db)
+    keyring = KeyService(db, TenantJurisdictions(db), local_providers(settings.keys_dir, known))
     models = ModelRegistry(settings, db)
-    inference = InferenceService(models, audit, usage, metrics)
     return Services(settings=settings, db=db, key=key, audit=audit, tenants=tenants, keys=keys, usage=usage,
-                    metrics=metrics, models=models, inference=inference,
-                    ratelimit=RateLimiter(settings.limits.requests_per_minute))
+                    metrics=metrics, models=models,
+                    ratelimit=RateLimiter(settings.limits.requests_per_minute), keyring=keyring)

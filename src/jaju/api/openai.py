@@ -11,8 +11,8 @@ from jaju.api.auth import Principal, require_scope
 from jaju.protocol.chat import ChatCompletionRequest
 from jaju.protocol.completions import TextCompletionRequest
 from jaju.protocol.embeddings import EmbeddingRequest
-from jaju.protocol.tokenize import TokenizeRequest
 from jaju.errors import ApiError
+from jaju.protocol.tokenize import TokenizeRequest
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 Inference = Annotated[Principal, Depends(require_scope("inference"))]
@@ -36,7 +36,7 @@ def _check_messages(request: Request, n: int) -> None:
                        "invalid_request_error", "too_many_messages", "messages")
 
 
-def _reply(result, request_id_header: str | None = None):
+def _reply(result):
     if isinstance(result, dict):
         headers = {"X-Request-ID": result["id"]}
         return JSONResponse(result, headers=headers)
@@ -47,13 +47,15 @@ def _reply(result, request_id_header: str | None = None):
 async def chat_completions(body: ChatCompletionRequest, request: Request, principal: Inference):
     """Chat completion, streamed (SSE) or not, with tools and structured output."""
     _check_messages(request, len(body.messages))
-    return _reply(await _limited(request, principal).inference.chat(principal, body))
+    subject = request.headers.get("x-jaju-subject")
+    return _reply(await _limited(request, principal).inference.chat(principal, body, subject))
 
 
 @router.post("/completions")
 async def completions(body: TextCompletionRequest, request: Request, principal: Inference):
     """Text completion (legacy API)."""
-    return _reply(await _limited(request, principal).inference.complete(principal, body))
+    subject = request.headers.get("x-jaju-subject")
+    return _reply(await _limited(request, principal).inference.complete(principal, body, subject))
 
 
 @router.post("/embeddings")

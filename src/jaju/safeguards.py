@@ -1,0 +1,169 @@
+"""Per-request safeguards around generation: grounding, PII protection and restoration, output scanning.
+
+`Safeguards` is built once; `Safeguards.open(...)` gives a `RequestGuard` holding one request's
+state (pseudonym session, retrieved sources). The inference service calls it at fixed points:
+`prepare` before the engine, `finish_text`/`stream` on the way out, `extension`/`audit_fields` at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from jaju.api.auth import Principal
+from jaju.engine.base import ToolCall
+from jaju.errors import ApiError
+from jaju.knowledge.citations import build_grounded_messages, extract_citations
+from jaju.knowledge.errors import KnowledgeError, KnowledgeNotFound
+from jaju.knowledge.service import KnowledgeService
+from jaju.privacy.policy import PrivacyPolicy
+from jaju.privacy.restore import StreamRestorer
+from jaju.privacy.service import PrivacyService
+from jaju.privacy.session import Session
+
+# Output is scanned for new PII a sentence at a time while streaming: release text up to the last boundary.
+_BOUNDARY = re.compile(r"[.!?。…\n]|다\s|요\s")
+
+
+@dataclass
+class RequestOptions:
+    """The jaju extension fields that shape one request."""
+
+    subject: str | None = None
+    conversation_id: str | None = None
+    knowledge_bases: tuple[str, ...] = ()
+    knowledge_top_k: int = 5
+
+
+class Safeguards:
+    def __init__(self, privacy: Callable[[], PrivacyService], knowledge: Callable[[], KnowledgeService],
+                 policy_for: Callable[[Principal], PrivacyPolicy]):
+        # Callables, so Kiwi and the vault load on first use rather than at start-up.
+        self._privacy = privacy
+        self._knowledge = knowledge
+        self._policy_for = policy_for
+
+    def open(self, principal: Principal, options: RequestOptions) -> RequestGuard:
+        return RequestGuard(self, principal, options, self._policy_for(principal))
+
+
+class RequestGuard:
+    def __init__(self, owner: Safeguards, principal: Principal, options: RequestOptions, policy: PrivacyPolicy):
+        self.owner = owner
+        self.principal = principal
+        self.options = options
+        self.policy = policy
+        self.session: Session | None = None
+        self.hits: list = []
+        self.citations: list[dict] = []
+
+    @property
+    def privacy(self) -> PrivacyService:
+        return self.owner._privacy()
+
+    async def prepare(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Ground in knowledge bases (if named), then protect PII for the model."""
+        if self.options.knowledge_bases:
+            query = _last_user_text(messages)
+            if query:
+                self.hits = await asyncio.to_thread(self._search, query)
+                messages = build_grounded_messages(messages, self.hits)
+        protected, self.session = await asyncio.to_thread(
+            self.privacy.protect, self.principal.tenant_id, messages, self.policy, self.options.conversation_id,
+            subject=self.options.subject)
+        return protected
+
+    async def prepare_text(self, text: str) -> str:
+        messages = await self.prepare([{"role": "user", "content": text}])
+        return messages[-1]["content"]
+
+    def _search(self, query: str) -> list:
+        try:
+            return self.owner._knowledge().search(self.principal.tenant_id, list(self.options.knowledge_bases),
+                                                  query, top_k=self.options.knowledge_top_k)
+        except KnowledgeNotFound as e:
+            raise ApiError(404, str(e), code="knowledge_base_not_found", param="jaju.knowledge_bases") from None
+        except KnowledgeError as e:
+            raise ApiError(400, str(e), param="jaju.knowledge_bases") from None
+
+    def finish_text(self, text: str) -> str:
+        """Model text -> what the tenant receives: new PII handled by policy, placeholders restored."""
+        if self.session is None:
+            return text
+        return self.privacy.restore(self.session, self.privacy.scan_output(self.session, text, self.policy))
+
+    def finish_tool_calls(self, calls: list[ToolCall]) -> list[ToolCall]:
+        if self.session is None:
+            return calls
+        return [ToolCall(c.id, c.name, self.privacy.restore(self.session, c.arguments)) for c in calls]
+
+    def stream(self) -> StreamGuard:
+        return StreamGuard(self)
+
+    def cite(self, answer: str) -> None:
+        if self.hits:
+            self.citations = extract_citations(answer, self.hits)
+
+    def extension(self) -> dict[str, Any]:
+        ext: dict[str, Any] = {}
+        if self.options.knowledge_bases:
+            ext["citations"] = self.citations
+        if self.session is not None and self.session.detected:
+            ext["pii"] = dict(self.session.detected)
+        return ext
+
+    def audit_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        if self.session is not None and self.session.detected:
+            fields["pii"] = dict(self.session.detected)  # entity types and counts, never values
+        if self.options.knowledge_bases:
+            fields["knowledge_bases"] = list(self.options.knowledge_bases)
+            fields["sources"] = len(self.hits)
+        if self.options.subject:
+            fields["subject"] = self.privacy.vault.subject_digest(self.principal.tenant_id, self.options.subject)
+        return fields
+
+
+class StreamGuard:
+    """Streaming counterpart of `finish_text`: scans whole sentences, restores split placeholders."""
+
+    def __init__(self, guard: RequestGuard):
+        self.guard = guard
+        self._pending = ""
+        self._restorer = StreamRestorer(guard.session) if guard.session is not None else None
+
+    def feed(self, text: str) -> str:
+        if self._restorer is None:
+            return text
+        buf = self._pending + text
+        last = None
+        for last in _BOUNDARY.finditer(buf):
+            pass
+        if last is None:
+            self._pending = buf
+            return ""
+        ready, self._pending = buf[:last.end()], buf[last.end():]
+        return self._out(ready)
+
+    def flush(self) -> str:
+        if self._restorer is None:
+            return ""
+        rest, self._pending = self._pending, ""
+        return self._out(rest) + self._restorer.flush()
+
+    def _out(self, text: str) -> str:
+        g = self.guard
+        return self._restorer.feed(g.privacy.scan_output(g.session, text, g.policy)) if text else ""
+
+
+def _last_user_text(messages: list[dict[str, Any]]) -> str:
+    for m in reversed(messages):
+        if m.get("role") == "user":
+            content = m.get("content")
+            if isinstance(content, list):
+                return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+            return content or ""
+    return ""
