@@ -3,6 +3,7 @@
 from jaju.store import tables  # noqa: F401  (registers foundation tables on Base)
 from jaju.knowledge import tables as knowledge_tables  # noqa: F401
 from jaju.privacy import tables as privacy_tables  # noqa: F401
+from jaju.sovereignty import tables as sovereignty_tables  # noqa: F401
 from jaju.store.base import Base
 
 metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""Sovereignty: jurisdictions, residency routing, transfer bases, egress control and envelope encryption."""
