@@ -43,5 +43,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(RequestMetrics, metrics=services.metrics)
-    app.add_middleware(BodyLimit, limit=services.settings.limits.max_body_bytes)
+    limits = services.settings.limits
+    app.add_middleware(BodyLimit, limit=limits.max_body_bytes, upload_limit=limits.max_upload_bytes,
+                       uploads=("/v1/knowledge-bases",))
     return app

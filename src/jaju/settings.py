@@ -45,6 +45,8 @@ class LimitSettings(BaseModel):
     """Request limits that protect the service."""
 
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    # Document uploads to knowledge bases carry files, so they get their own ceiling.
+    max_upload_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     max_messages: int = Field(2048, ge=1)
     requests_per_minute: int = Field(600, ge=0)  # per API key; 0 turns the limit off
 

@@ -12,19 +12,25 @@ from jaju.metrics import Metrics
 
 
 class BodyLimit:
-    """Refuse bodies over `limit` bytes with 413, by Content-Length or while streaming in."""
+    """Refuse bodies over the limit with 413, by Content-Length or while streaming in.
 
-    def __init__(self, app: ASGIApp, limit: int):
+    Paths under one of `uploads` (document uploads) get `upload_limit` instead.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None, uploads: tuple[str, ...] = ()):
         self.app = app
-        self.limit = limit
+        self.default = limit
+        self.upload_limit = upload_limit or limit
+        self.uploads = uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.upload_limit if scope["path"].startswith(self.uploads) and self.uploads else self.default
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._reject(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(send, limit)
             return
         seen = 0
         started = False
@@ -34,7 +40,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise _TooLarge()
             return message
 
@@ -48,10 +54,10 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._reject(send)
+                await self._reject(send, limit)
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps(ApiError(413, f"The request body is larger than {self.limit} bytes.",
+    async def _reject(self, send: Send, limit: int) -> None:
+        body = json.dumps(ApiError(413, f"The request body is larger than {limit} bytes.",
                                    "invalid_request_error", "request_too_large").body()).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})

@@ -112,6 +112,12 @@ def extract_citations(answer_text: str, hits: list[Hit]) -> list[dict]:
                     claims[n] = []
                     order.append(n)
                 claims[n].append(_MARKER.sub("", sentence))
+    inferred = False
+    if not order and answer_text.strip():
+        # Small models often answer from the sources without writing [n]: attribute by overlap instead.
+        order = _supporting(answer_text, hits)
+        claims = {n: [answer_text] for n in order}
+        inferred = True
     citations = []
     for n in order:
         hit = hits[n - 1]
@@ -131,5 +137,24 @@ def extract_citations(answer_text: str, hits: list[Hit]) -> list[dict]:
             "quote_end": hit.start + qe,
             "quote": hit.text[qs:qe],
             "score": hit.score,
+            "inferred": inferred,
         })
     return citations
+
+
+def _bigrams(text: str) -> set[str]:
+    compact = re.sub(r"\s+", "", _MARKER.sub("", text))
+    return {compact[i:i + 2] for i in range(len(compact) - 1)}
+
+
+def _supporting(answer: str, hits: list[Hit], threshold: float = 0.5, limit: int = 3) -> list[int]:
+    """Sources containing most of the answer's character bigrams (Korean-friendly, no tokenizer)."""
+    wanted = _bigrams(answer)
+    if not wanted:
+        return []
+    scored = []
+    for n, hit in enumerate(hits, start=1):
+        share = len(wanted & _bigrams(hit.text)) / len(wanted)
+        if share >= threshold:
+            scored.append((share, -n, n))
+    return [n for _, _, n in sorted(scored, reverse=True)[:limit]]
