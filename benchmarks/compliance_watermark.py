@@ -173,16 +173,18 @@ def main() -> None:
                   f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "out"),
               "gamma": args.gamma, "delta": args.delta, "seconds": round(time.perf_counter() - started, 1),
               "counts": {k: len(v) for k, v in samples.items()},
-              "mean_tokens": {k: round(statistics.fmean(s["tokens"] for s in v), 1) for k, v in samples.items()},
+              "mean_tokens": {k: round(statistics.fmean(s["tokens"] for s in v), 1) for k, v in samples.items() if v},
               "by_length": {}}
     for n in lengths:
         row = {}
         for thr in (2.0, 3.0, 4.0):
             row[f"z>={thr}"] = {k: round(rates([s["z"][n] for s in v], thr), 3) for k, v in samples.items()}
-        row["mean_z"] = {k: round(statistics.fmean(s["z"][n] for s in v), 2) for k, v in samples.items()}
+        row["mean_z"] = {k: round(statistics.fmean(s["z"][n] for s in v), 2) for k, v in samples.items() if v}
         result["by_length"][f"first {n} tokens"] = row
     for kind in ("watermarked", "plain"):
         ppls = [s["ppl"] for s in samples[kind] if s["ppl"] is not None]
+        if not ppls:
+            continue
         result[f"ppl_{kind}"] = {"median": round(statistics.median(ppls), 2), "mean": round(statistics.fmean(ppls), 2)}
     result["max_human_z"] = round(max(s["z"][args.max_tokens] for s in samples["human"]), 2)
     result["min_p_human"] = min(s["p"] for s in samples["human"])

@@ -1,0 +1,110 @@
+"""The green-list watermark: deterministic checks on a toy model, a few real generations marked `engine`."""
+
+import hashlib
+import math
+
+import numpy as np
+import pytest
+
+from jaju.compliance.watermark import (GreenList, WatermarkDetector, WatermarkHook, binomial_tail,
+                                       score_tokens, watermark_key)
+
+KEY = hashlib.sha256(b"test key").digest()
+HUMAN = [
+    "대한민국은 민주공화국이다. 대한민국의 주권은 국민에게 있고, 모든 권력은 국민으로부터 나온다.",
+    "모든 국민은 인간으로서의 존엄과 가치를 가지며, 행복을 추구할 권리를 가진다.",
+    "국가는 개인이 가지는 불가침의 기본적 인권을 확인하고 이를 보장할 의무를 진다.",
+    "초등학교 저학년의 경우에도 부모의 따뜻한 사랑과 보살핌이 필요한 나이이나, 현재 공무원이 자녀를 양육하기 위하여 "
+    "육아휴직을 할 수 있는 자녀의 나이는 만 6세 이하로 되어 있다.",
+]
+
+
+def utf8_ids(text: str) -> list[int]:
+    """A stand-in tokenizer for tests without a model: one id per UTF-8 byte."""
+    return list(text.encode("utf-8"))
+
+
+def test_mask_and_membership_agree():
+    green = GreenList(KEY, 0.25)
+    mask = green.mask(4242, 50_000)
+    assert abs(mask.mean() - 0.25) < 0.01
+    for tok in range(0, 50_000, 499):
+        assert bool(mask[tok]) == green.is_green(4242, tok)
+    assert not np.array_equal(mask, green.mask(4243, 50_000))
+    assert not np.array_equal(mask, GreenList(hashlib.sha256(b"other").digest(), 0.25).mask(4242, 50_000))
+
+
+def test_hook_adds_delta_to_green_logits_only():
+    green = GreenList(KEY, 0.5)
+    logits = np.zeros(1000, dtype=np.float32)
+    WatermarkHook(green, 2.5)([7, 8, 9], logits)
+    mask = green.mask(9, 1000)
+    assert np.all(logits[mask] == 2.5) and np.all(logits[~mask] == 0.0)
+    untouched = np.zeros(10, dtype=np.float32)
+    WatermarkHook(green)([], untouched)
+    assert not untouched.any()
+
+
+def test_binomial_tail_matches_the_exact_sum():
+    for k, n, p in ((0, 10, 0.25), (3, 10, 0.25), (10, 10, 0.25), (40, 100, 0.25), (11, 10, 0.5)):
+        exact = sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
+        assert binomial_tail(k, n, p) == pytest.approx(exact, rel=1e-9, abs=1e-300)
+
+
+def _sample(rng: np.random.Generator, vocab: int, steps: int, hook) -> list[int]:
+    """A toy language model: random logits with roughly natural-text entropy, sampled at temperature 1."""
+    ids = [int(rng.integers(vocab))]
+    for _ in range(steps):
+        logits = rng.normal(0.0, 2.5, vocab).astype(np.float32)
+        if hook is not None:
+            hook(ids, logits)
+        p = np.exp(logits - logits.max())
+        ids.append(int(rng.choice(vocab, p=p / p.sum())))
+    return ids
+
+
+def test_detection_beats_chance_widely_on_a_toy_model():
+    green = GreenList(KEY, 0.25)
+    hook = WatermarkHook(green, 2.0)
+    rng = np.random.default_rng(7)
+    marked = [score_tokens(green, _sample(rng, 2000, 100, hook)) for _ in range(30)]
+    plain = [score_tokens(green, _sample(rng, 2000, 100, None)) for _ in range(30)]
+    assert sum(d.detected for d in marked) >= 28
+    assert sum(d.detected for d in plain) == 0
+    assert min(d.z for d in marked) > max(d.z for d in plain)
+    assert all(d.p_value < 1e-4 for d in marked if d.detected)
+
+
+def test_human_korean_text_is_not_flagged():
+    detector = WatermarkDetector(GreenList(KEY, 0.25), utf8_ids)
+    for text in HUMAN:
+        d = detector.detect(text)
+        assert not d.detected, (text, d)
+        assert d.p_value > 1e-3
+
+
+def test_repetition_cannot_fake_a_watermark():
+    green = GreenList(KEY, 0.25)
+    pair = next((a, b) for a in range(100) for b in range(100) if green.is_green(a, b))
+    d = score_tokens(green, list(pair) * 200)
+    assert d.tokens_scored <= 2 and not d.detected
+    assert "too short" in d.note
+
+
+def test_detector_takes_text_or_ids_not_both():
+    detector = WatermarkDetector(GreenList(KEY), utf8_ids)
+    assert detector.detect(token_ids=[1, 2, 3]).tokens_scored == 2
+    with pytest.raises(ValueError):
+        detector.detect("가", [1])
+
+
+def test_key_derives_from_the_deployment_key():
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from jaju.audit.keys import DeploymentKey
+
+    private = Ed25519PrivateKey.generate()
+    assert watermark_key(DeploymentKey(private)) == watermark_key(DeploymentKey(private))
+    assert watermark_key(DeploymentKey(private)) != watermark_key(DeploymentKey(Ed25519PrivateKey.generate()))
+    with pytest.raises(ValueError):
+        GreenList(b"short")
