@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,11 +107,13 @@ def verify_store(db: Database, public_keys: Iterable[Ed25519PublicKey], batch: i
     return report
 
 
+# In canonical JSON a quote inside a string value is escaped, so an unescaped "seq": is the key itself.
+_SEQ = re.compile(rb'(?<!\\)"seq":(-?\d+)[,}]')
+
+
 def _body_seq(body: bytes) -> int | None:
-    try:
-        return json.loads(body).get("seq")
-    except (ValueError, AttributeError):
-        return None
+    m = _SEQ.search(body)
+    return int(m.group(1)) if m else None
 
 
 def read_export(path: Path) -> Iterator[dict]:
