@@ -55,6 +55,7 @@ class BackendConfig(BaseModel):
     connect_timeout: float = Field(5.0, gt=0, le=120)
     failure_threshold: int = Field(3, ge=1, le=100)
     reset_after: float = Field(10.0, gt=0, le=3600)
+    stream: bool = True  # false for servers whose tool-call parser only works without streaming
 
     @field_validator("url")
     @classmethod

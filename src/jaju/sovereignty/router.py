@@ -1,0 +1,137 @@
+"""ResidencyRouter: only backends in jurisdictions a tenant may use; fail closed with a 503 that says why."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+
+from jaju.audit.events import Event
+from jaju.engine.base import Backend, ChatRequest, CompletionRequest, Delta
+from jaju.errors import ApiError
+from jaju.sovereignty.breaker import OPEN
+
+
+class AuditSink(Protocol):
+    def append(self, event: Event) -> Any: ...
+
+
+class Transfers(Protocol):
+    """What routing needs from TransferService."""
+
+    def home(self, tenant_id: str) -> str: ...
+
+    def allowed_jurisdictions(self, tenant_id: str) -> set[str]: ...
+
+    def basis(self, tenant_id: str, to: str) -> Any: ...
+
+
+def _breaker_state(backend: Backend) -> str:
+    breaker = getattr(backend, "breaker", None)
+    return breaker.state if breaker is not None else "closed"
+
+
+def _used_by(backend: Backend, model: str) -> list[str]:
+    config = getattr(backend, "config", None)
+    spec = config.models.get(model) if config is not None else None
+    return [u.upper() for u in spec.used_by] if spec is not None else []
+
+
+class ResidencyRouter:
+    """Orders the backends a request may use; never returns one outside the tenant's allowed jurisdictions."""
+
+    def __init__(self, backends: Sequence[Backend], transfers: Transfers, audit: AuditSink):
+        names = [b.name for b in backends]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate backend names: {names}")
+        self.backends = list(backends)
+        self._transfers = transfers
+        self._audit = audit
+        self._health: dict[str, bool] = {}
+
+    async def check_health(self) -> dict[str, bool]:
+        """Probe every backend (run this periodically); unhealthy ones sort last."""
+        for b in self.backends:
+            self._health[b.name] = await b.healthy()
+        return dict(self._health)
+
+    def serving(self, model: str) -> list[Backend]:
+        return [b for b in self.backends if any(m.id == model for m in b.models())]
+
+    def pick(self, model: str, tenant: str, *, key_id: str | None = None) -> list[Backend]:
+        """Backends to try in order: allowed jurisdictions only, home first, healthy first, open circuits out."""
+        candidates = self.serving(model)
+        if not candidates:
+            raise ApiError(404, f"The model '{model}' does not exist. GET /v1/models lists the models here.",
+                           code="model_not_found", param="model")
+        home = self._transfers.home(tenant)
+        allowed = self._transfers.allowed_jurisdictions(tenant)
+        permitted = [b for b in candidates if b.jurisdiction in allowed
+                     and (not _used_by(b, model) or home in _used_by(b, model))]
+        usable = [b for b in permitted if _breaker_state(b) != OPEN]
+        usable.sort(key=lambda b: (not self._health.get(b.name, True), b.jurisdiction != home))
+        if usable:
+            return usable
+        abroad = sorted({b.jurisdiction for b in candidates if b.jurisdiction not in allowed})
+        reasons = [f"{b.name} ({b.jurisdiction}) is down, its circuit is open" for b in permitted]
+        if not permitted:
+            reasons.append(f"no backend serving it is in {', '.join(sorted(allowed))}")
+        if abroad:
+            reasons.append(f"backends in {', '.join(abroad)} were not used: no transfer basis from {home} is "
+                           "recorded for this tenant")
+            self._audit.append(Event("transfer.refused", tenant_id=tenant, key_id=key_id, status="refused",
+                                     fields={"from": home, "to": abroad, "model": model,
+                                             "reason": "no legal basis recorded"}))
+        raise ApiError(503, f"No permitted backend can serve '{model}' for this tenant now: "
+                       f"{'; '.join(reasons)}.", "service_unavailable", "residency_unavailable")
+
+    def record_use(self, backend: Backend, model: str, tenant: str, *, key_id: str | None = None) -> dict[str, Any]:
+        """Audit a cross-border use with its basis; returns the fields to add to the inference event."""
+        home = self._transfers.home(tenant)
+        fields = {"jurisdiction": backend.jurisdiction, "backend": backend.name, "model": model}
+        if backend.jurisdiction != home:
+            basis = self._transfers.basis(tenant, backend.jurisdiction)
+            self._audit.append(Event("transfer.allowed", tenant_id=tenant, key_id=key_id,
+                                     fields={"from": home, "to": backend.jurisdiction, "backend": backend.name,
+                                             "model": model, "basis": getattr(basis, "basis", "policy"),
+                                             "evidence": getattr(basis, "evidence", "")}))
+        return fields
+
+    def chat(self, request: ChatRequest, tenant: str, *, key_id: str | None = None,
+             used: dict[str, Any] | None = None) -> AsyncIterator[Delta]:
+        """Stream from the first permitted backend that answers; `used` receives where it ran."""
+        return self._run(lambda b: b.chat(request), request.model, tenant, key_id, used)
+
+    def complete(self, request: CompletionRequest, tenant: str, *, key_id: str | None = None,
+                 used: dict[str, Any] | None = None) -> AsyncIterator[Delta]:
+        return self._run(lambda b: b.complete(request), request.model, tenant, key_id, used)
+
+    async def _run(self, start, model: str, tenant: str, key_id: str | None,
+                   used: dict[str, Any] | None) -> AsyncIterator[Delta]:
+        failures: list[str] = []
+        for backend in self.pick(model, tenant, key_id=key_id):
+            stream = start(backend)
+            try:
+                first = await anext(stream)
+            except StopAsyncIteration:
+                first = None
+            except ApiError as e:
+                # Only unavailability moves on, and only to another backend this tenant may use.
+                if e.status != 503:
+                    raise
+                failures.append(f"{backend.name} ({backend.jurisdiction}): {e.message}")
+                await stream.aclose()
+                continue
+            fields = self.record_use(backend, model, tenant, key_id=key_id)
+            if used is not None:
+                used.update(fields)
+            try:
+                if first is not None:
+                    yield first
+                async for delta in stream:
+                    yield delta
+            finally:
+                await stream.aclose()
+            return
+        raise ApiError(503, f"No permitted backend answered for '{model}': {'; '.join(failures)}. Requests are "
+                       "never sent to a jurisdiction this tenant may not use.", "service_unavailable",
+                       "residency_unavailable")
