@@ -44,6 +44,7 @@ class Sequence:
     n_past: int = 0
     generated: list[int] = field(default_factory=list)
     sampler: object = None
+    grammar_sampler: object = None
     out_index: int = -1
     enqueued_at: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
@@ -83,6 +84,11 @@ class Scheduler:
         self._stopping = False
         self._on_token = on_token
         self._piece = ctypes.create_string_buffer(256)
+        token_data = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+        self._cand = np.zeros(self.n_vocab, dtype=token_data)
+        self._one = np.zeros(1, dtype=token_data)
+        self._ids = np.arange(self.n_vocab, dtype=np.int32)
+        self._data_ptr = ctypes.POINTER(llama_cpp.llama_token_data)
         self.tokens_generated = 0
         self._thread = threading.Thread(target=self._loop, name="jaju-llama", daemon=True)
         self._thread.start()
@@ -106,7 +112,7 @@ class Scheduler:
         seq.sampler = self._make_sampler(seq)
         with self._cv:
             if len(self._pending) >= self.max_queue:
-                llama_cpp.llama_sampler_free(seq.sampler)
+                _free_samplers(seq)
                 raise ApiError(429, "The engine's queue is full; retry shortly.", "rate_limit_error",
                                "engine_overloaded", headers={"Retry-After": "1"})
             self._pending.append(seq)
@@ -117,7 +123,7 @@ class Scheduler:
             seq.cancelled = True
             if seq in self._pending:
                 self._pending.remove(seq)
-                llama_cpp.llama_sampler_free(seq.sampler)
+                _free_samplers(seq)
             self._cv.notify()
 
     def close(self) -> None:
@@ -132,14 +138,14 @@ class Scheduler:
     # --- sampler ----------------------------------------------------------------------------
     def _make_sampler(self, seq: Sequence):
         p = seq.sampling
-        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
         if seq.grammar:
-            g = llama_cpp.llama_sampler_init_grammar(self._vocab, seq.grammar.encode(), b"root")
-            if not g:
-                llama_cpp.llama_sampler_free(chain)
+            # Kept apart from the chain: checking one sampled token against the grammar is far cheaper
+            # than masking all ~150k vocabulary entries every step (llama.cpp's common sampler does the same).
+            seq.grammar_sampler = llama_cpp.llama_sampler_init_grammar(self._vocab, seq.grammar.encode(), b"root")
+            if not seq.grammar_sampler:
                 raise ApiError(400, "The requested output format could not be compiled into a grammar.",
                                param="response_format")
-            llama_cpp.llama_sampler_chain_add(chain, g)
+        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
         if p.frequency_penalty or p.presence_penalty:
             llama_cpp.llama_sampler_chain_add(
                 chain, llama_cpp.llama_sampler_init_penalties(64, 1.0, p.frequency_penalty, p.presence_penalty))
@@ -188,7 +194,7 @@ class Scheduler:
     def _release(self, seq: Sequence) -> None:
         self._active.remove(seq)
         llama_cpp.llama_memory_seq_rm(self._mem, seq.slot, -1, -1)
-        llama_cpp.llama_sampler_free(seq.sampler)
+        _free_samplers(seq)
         self._free_slots.append(seq.slot)
         self._reserved -= seq.reserve
 
@@ -239,7 +245,10 @@ class Scheduler:
             context = seq.prompt + seq.generated
             for hook in seq.hooks:
                 hook(context, logits)
-        token = llama_cpp.llama_sampler_sample(seq.sampler, self._ctx, seq.out_index)
+        if seq.grammar_sampler is None:
+            token = llama_cpp.llama_sampler_sample(seq.sampler, self._ctx, seq.out_index)
+        else:
+            token = self._sample_with_grammar(seq)
         if seq.first_token_at is None:
             seq.first_token_at = time.perf_counter()
         self.tokens_generated += 1
@@ -261,6 +270,31 @@ class Scheduler:
         elif len(seq.generated) >= seq.max_new:
             self._finish(seq, "length")
 
+    def _sample_with_grammar(self, seq: Sequence) -> int:
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, seq.out_index),
+                                       shape=(self.n_vocab,))
+        token = self._apply(seq.sampler, logits, None)
+        one = self._one
+        one["id"][0], one["logit"][0], one["p"][0] = token, 1.0, 0.0
+        check = llama_cpp.llama_token_data_array(one.ctypes.data_as(self._data_ptr), 1, -1, False)
+        llama_cpp.llama_sampler_apply(seq.grammar_sampler, ctypes.byref(check))
+        if not np.isfinite(one["logit"][0]):
+            token = self._apply(seq.sampler, logits, seq.grammar_sampler)  # resample within the grammar
+        llama_cpp.llama_sampler_accept(seq.grammar_sampler, token)
+        llama_cpp.llama_sampler_accept(seq.sampler, token)
+        return token
+
+    def _apply(self, chain, logits: np.ndarray, grammar) -> int:
+        cand = self._cand
+        cand["id"] = self._ids
+        cand["logit"] = logits
+        cand["p"] = 0.0
+        arr = llama_cpp.llama_token_data_array(cand.ctypes.data_as(self._data_ptr), self.n_vocab, -1, False)
+        if grammar is not None:
+            llama_cpp.llama_sampler_apply(grammar, ctypes.byref(arr))
+        llama_cpp.llama_sampler_apply(chain, ctypes.byref(arr))
+        return int(cand["id"][arr.selected])
+
     def _finish(self, seq: Sequence, reason: str | None, error: BaseException | None = None) -> None:
         if seq in self._active:
             self._release(seq)
@@ -272,3 +306,9 @@ class Scheduler:
             tail = seq.tools.feed(tail) + seq.tools.flush()
         usage = Usage(prompt_tokens=len(seq.prompt), completion_tokens=len(seq.generated))
         seq.emit(Delta(text=tail, finish_reason=reason, usage=usage))
+
+
+def _free_samplers(seq: Sequence) -> None:
+    llama_cpp.llama_sampler_free(seq.sampler)
+    if seq.grammar_sampler:
+        llama_cpp.llama_sampler_free(seq.grammar_sampler)
