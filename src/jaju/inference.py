@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from typing import Any
 
 from jaju.api.auth import Principal
 from jaju.audit import AuditLog, Event
+from jaju.conversations.store import MessageStore
 from jaju.engine.base import Backend, Delta, ModelInfo, ToolCall
 from jaju.engine.registry import ModelRegistry
 from jaju.errors import ApiError
@@ -46,7 +48,8 @@ SSE_DONE = b"data: [DONE]\n\n"
 
 class InferenceService:
     def __init__(self, registry: ModelRegistry, audit: AuditLog, usage: UsageMeter, metrics: Metrics,
-                 safeguards: Safeguards):
+                 safeguards: Safeguards, messages: MessageStore):
+        self.messages = messages
         self.registry = registry
         self.audit = audit
         self.usage = usage
@@ -121,6 +124,8 @@ class InferenceService:
             out.text = guard.finish_text(out.text)
             out.tool_calls = guard.finish_tool_calls(out.tool_calls)
             guard.cite(out.text)
+            if req.store:
+                await self._keep(p, req, rid, guard, out)
         except ApiError as e:
             self._record(p, "chat.completions", rid, info, backend, started, e.status, prompt_text, None, guard)
             raise
@@ -152,6 +157,8 @@ class InferenceService:
                     yield _sse(chat_wire.chunk_body(rid, req.model, created, delta, None, None, include_usage))
                 if d.finish_reason is not None:
                     guard.cite(out.text)
+                    if req.store:
+                        await self._keep(p, req, rid, guard, out)
                     final = chat_wire.chunk_body(rid, req.model, created, {}, out.finish, None, include_usage)
                     final["jaju"] = {**self._jaju(rid, info, backend), **guard.extension()}
                     yield _sse(final)
@@ -167,6 +174,16 @@ class InferenceService:
         finally:
             await stream.aclose()
             self._record(p, "chat.completions", rid, info, backend, started, status, prompt_text, out, guard)
+
+    async def _keep(self, p: Principal, req: ChatCompletionRequest, rid: str, guard: RequestGuard,
+                    out: Outcome) -> None:
+        """`store: true`: keep the exchange, PII handled for storage, encrypted under the tenant's key."""
+        messages = [m.model_dump(exclude_none=True) for m in req.messages]
+        stored, reply = await asyncio.to_thread(guard.for_storage, messages, out.text)
+        calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in out.tool_calls]
+        await asyncio.to_thread(self.messages.keep, p.tenant_id, rid, req.model, stored,
+                                {"content": reply, "tool_calls": calls, "finish_reason": out.finish},
+                                guard.options.subject, req.metadata)
 
     # --- completions ------------------------------------------------------------------------
     async def complete(self, p: Principal, req: TextCompletionRequest,

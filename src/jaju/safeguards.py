@@ -100,6 +100,13 @@ class RequestGuard:
             return calls
         return [ToolCall(c.id, c.name, self.privacy.restore(self.session, c.arguments)) for c in calls]
 
+    def for_storage(self, messages: list[dict[str, Any]], reply: str) -> tuple[list[dict[str, Any]], str]:
+        """The conversation as it may be kept: PII handled for the `storage` purpose."""
+        stored, session = self.privacy.protect(self.principal.tenant_id, messages, self.policy,
+                                               self.options.conversation_id, subject=self.options.subject,
+                                               purpose="storage", session=self.session)
+        return stored, self.privacy.protect_text(session, reply, self.policy, "storage")
+
     def stream(self) -> StreamGuard:
         return StreamGuard(self)
 

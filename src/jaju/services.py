@@ -11,6 +11,7 @@ from jaju.api.ratelimit import RateLimiter
 from jaju.audit import AuditLog
 from jaju.audit.keys import DeploymentKey
 from jaju.audit.log import load_hmac_secret
+from jaju.conversations.store import MessageStore
 from jaju.engine.catalog import EMBEDDING_MODEL
 from jaju.engine.registry import ModelRegistry
 from jaju.inference import InferenceService
@@ -49,10 +50,13 @@ class Services:
     ratelimit: RateLimiter
     keyring: KeyService
     inference: InferenceService = field(init=False)
+    messages: MessageStore = field(init=False)
 
     def __post_init__(self) -> None:
         safeguards = Safeguards(lambda: self.privacy, lambda: self.knowledge, self.privacy_policy)
-        self.inference = InferenceService(self.models, self.audit, self.usage, self.metrics, safeguards)
+        self.messages = MessageStore(self.db, self.keyring)
+        self.inference = InferenceService(self.models, self.audit, self.usage, self.metrics, safeguards,
+                                          self.messages)
 
     def privacy_policy(self, principal: Principal) -> PrivacyPolicy:
         """The PII rules for a tenant's requests."""
@@ -78,7 +82,7 @@ class Services:
     @cached_property
     def subjects(self) -> SubjectService:
         """Everything stored about a data subject, for export (GDPR Art. 20) and erasure (Art. 17)."""
-        providers = [self.privacy.vault, KnowledgeSubjectData(self.knowledge)]
+        providers = [self.messages, self.privacy.vault, KnowledgeSubjectData(self.knowledge)]
         return SubjectService(providers, self.keyring, self.audit, self.privacy.vault.subject_digest)
 
     def known_jurisdictions(self) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -36,6 +37,12 @@ def _check_messages(request: Request, n: int) -> None:
                        "invalid_request_error", "too_many_messages", "messages")
 
 
+def _subject(request: Request) -> str | None:
+    """X-Jaju-Subject names the data subject; non-ASCII ids arrive percent-encoded (UTF-8)."""
+    value = request.headers.get("x-jaju-subject")
+    return unquote(value) if value else None
+
+
 def _reply(result):
     if isinstance(result, dict):
         headers = {"X-Request-ID": result["id"]}
@@ -47,15 +54,33 @@ def _reply(result):
 async def chat_completions(body: ChatCompletionRequest, request: Request, principal: Inference):
     """Chat completion, streamed (SSE) or not, with tools and structured output."""
     _check_messages(request, len(body.messages))
-    subject = request.headers.get("x-jaju-subject")
-    return _reply(await _limited(request, principal).inference.chat(principal, body, subject))
+    return _reply(await _limited(request, principal).inference.chat(principal, body, _subject(request)))
+
+
+@router.get("/chat/completions/{completion_id}")
+async def get_stored_completion(completion_id: str, request: Request, principal: Inference):
+    """A chat completion kept with `store: true` (decrypted for its own tenant only)."""
+    return _services(request).messages.get(principal.tenant_id, completion_id)
+
+
+@router.get("/chat/completions")
+async def list_stored_completions(request: Request, principal: Inference, limit: int = 20, after: str | None = None):
+    if not 1 <= limit <= 100:
+        raise ApiError(400, "limit must be between 1 and 100.", param="limit")
+    data = _services(request).messages.list(principal.tenant_id, limit, after)
+    return {"object": "list", "data": data, "has_more": len(data) == limit}
+
+
+@router.delete("/chat/completions/{completion_id}")
+async def delete_stored_completion(completion_id: str, request: Request, principal: Inference):
+    _services(request).messages.delete(principal.tenant_id, completion_id)
+    return {"object": "chat.completion.deleted", "id": completion_id, "deleted": True}
 
 
 @router.post("/completions")
 async def completions(body: TextCompletionRequest, request: Request, principal: Inference):
     """Text completion (legacy API)."""
-    subject = request.headers.get("x-jaju-subject")
-    return _reply(await _limited(request, principal).inference.complete(principal, body, subject))
+    return _reply(await _limited(request, principal).inference.complete(principal, body, _subject(request)))
 
 
 @router.post("/embeddings")

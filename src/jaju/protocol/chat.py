@@ -77,6 +77,7 @@ class ChatCompletionRequest(SamplingFields):
     logprobs: bool | None = None
     max_completion_tokens: int | None = Field(None, ge=1)
     max_tokens: int | None = Field(None, ge=1)
+    metadata: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]] | None = None
     n: int = Field(1, ge=1, le=1)
     parallel_tool_calls: bool = True
     response_format: ResponseFormat | None = None

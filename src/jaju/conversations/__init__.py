@@ -1,0 +1,1 @@
+"""Kept messages: chat completions stored on request (`store: true`), encrypted at rest."""
