@@ -1,0 +1,49 @@
+"""Constructors the app factory and the CLI call; nothing here runs at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from jaju.audit.events import Event
+from jaju.engine.base import Backend
+from jaju.engine.remote import RemoteBackend
+from jaju.settings import Settings
+from jaju.sovereignty.config import Jurisdictions, load_jurisdictions
+from jaju.sovereignty.egress import EgressGuard
+from jaju.sovereignty.router import ResidencyRouter
+from jaju.sovereignty.transfers import PolicyHook, TransferService
+from jaju.store.db import Database
+
+
+class AuditSink(Protocol):
+    def append(self, event: Event) -> Any: ...
+
+
+@dataclass
+class Sovereignty:
+    """The sovereignty services of one deployment."""
+
+    jurisdictions: Jurisdictions
+    transfers: TransferService
+    router: ResidencyRouter
+    egress: EgressGuard
+    remote: list[RemoteBackend]
+
+    async def aclose(self) -> None:
+        for backend in self.remote:
+            await backend.close()
+        await self.egress.aclose()
+
+
+def build_sovereignty(settings: Settings, db: Database, audit: AuditSink, *, config_file: str | Path | None = None,
+                      local_backends: list[Backend] = (), policy: PolicyHook | None = None) -> Sovereignty:
+    """Validate [jurisdictions], build one RemoteBackend per declared server behind one EgressGuard."""
+    jurisdictions = load_jurisdictions(settings, config_file)
+    egress = EgressGuard(jurisdictions.declared_hosts(), audit)
+    remote = [RemoteBackend(b, code, transport=egress)
+              for code, j in jurisdictions.by_code.items() for b in j.backends]
+    transfers = TransferService(db, audit, jurisdictions.codes, policy=policy)
+    router = ResidencyRouter([*local_backends, *remote], transfers, audit)
+    return Sovereignty(jurisdictions, transfers, router, egress, remote)
