@@ -168,3 +168,13 @@ def test_explain_lists_every_rule_with_pack_and_article(policies):
     assert all(src and all(s.pack and s.article for s in src) for _, _, src in rows)
     d = policies.resolve("SA").to_dict()
     assert d["rules"][0]["sources"][0]["pack"] == "pdpl_sa"
+
+
+def test_privacy_actions_floor_only_tightens(policies):
+    policy = policies.resolve("KR")
+    floor = {"PERSON": {"model_input": "pseudonymize", "storage": "pseudonymize", "logs": "mask", "output": "allow"},
+             "KR_RRN": {"model_input": "mask"}}
+    actions = policy.privacy_actions(floor)
+    assert actions["PERSON"] == {"model_input": "pseudonymize", "storage": "pseudonymize", "logs": "redact"}
+    assert actions["KR_RRN"]["model_input"] == "pseudonymize"  # the pack's stricter action stays
+    assert policy.privacy_actions()["PERSON"]["model_input"] == "allow"

@@ -108,3 +108,37 @@ def test_key_derives_from_the_deployment_key():
     assert watermark_key(DeploymentKey(private)) != watermark_key(DeploymentKey(Ed25519PrivateKey.generate()))
     with pytest.raises(ValueError):
         GreenList(b"short")
+
+
+@pytest.fixture(scope="module")
+def llm(qwen_gguf):
+    llama_cpp = pytest.importorskip("llama_cpp")
+    model = llama_cpp.Llama(model_path=str(qwen_gguf), n_ctx=256, n_threads=2, verbose=False)
+    yield model
+    model.close()
+
+
+def _reply(llm, prompt: str, seed: int, hook) -> list[int]:
+    from llama_cpp import LogitsProcessorList
+
+    def processor(input_ids, scores):
+        if hook is not None:
+            hook(input_ids.tolist(), scores)
+        return scores
+
+    out = llm.create_chat_completion(messages=[{"role": "user", "content": prompt}], max_tokens=64,
+                                     temperature=0.7, seed=seed, logits_processor=LogitsProcessorList([processor]))
+    return llm.tokenize(out["choices"][0]["message"]["content"].encode("utf-8"), add_bos=False, special=False)
+
+
+@pytest.mark.engine
+def test_real_generations_carry_the_watermark(llm):
+    green = GreenList(KEY, 0.25)
+    hook = WatermarkHook(green, 3.0)
+    prompts = ["한글의 역사에 대해 세 문장으로 설명해 주세요.", "제주도 여행의 장점을 알려 주세요.",
+               "분리수거를 잘하는 방법을 짧게 써 주세요."]
+    marked = [score_tokens(green, _reply(llm, p, 11 + i, hook)) for i, p in enumerate(prompts)]
+    plain = score_tokens(green, _reply(llm, prompts[0], 11, None))
+    assert all(d.tokens_scored >= 30 for d in marked)
+    assert sum(d.z for d in marked) / len(marked) >= 3.0, marked
+    assert plain.z < 3.0 and not plain.detected, plain

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -54,9 +54,21 @@ class Policy:
     duties: tuple[Rule[Duty], ...]
     conflicts: tuple[str, ...] = ()
 
-    def privacy_actions(self) -> dict[str, dict[str, str]]:
-        """`{entity: {model_input: action, storage: action, logs: action}}` for the privacy engine."""
-        return {e: {s: r.value.value for s, r in surfaces.items()} for e, surfaces in self.pii.items()}
+    def privacy_actions(self, floor: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, dict[str, str]]:
+        """`{entity: {model_input: action, storage: action, logs: action}}` for the privacy engine.
+
+        `floor` (same shape, e.g. the privacy engine's defaults) raises any pack action that is laxer:
+        a pack's "allow" means the law asks for nothing, not that protection must be switched off.
+        """
+        out = {e: {s: r.value.value for s, r in surfaces.items()} for e, surfaces in self.pii.items()}
+        for entity, surfaces in (floor or {}).items():
+            for surface, action in surfaces.items():
+                if surface not in SURFACES:
+                    continue
+                current = out.setdefault(entity, {}).get(surface)
+                if current is None or Action(action).stricter(Action(current)):
+                    out[entity][surface] = Action(action).value
+        return out
 
     @property
     def marking_kinds(self) -> frozenset[str]:
