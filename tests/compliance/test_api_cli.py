@@ -72,7 +72,7 @@ def services(tmp_path_factory):
     usage = UsageMeter(db)
     usage.record("t-seoul", "k1", "toy", 10, 20)
     usage.flush()
-    models = SimpleNamespace(available=lambda: [])
+    models = SimpleNamespace(available=list)
     yield SimpleNamespace(settings=settings, db=db, key=key, audit=audit, tenants=tenants, keys=Keys(),
                           compliance=compliance, usage=usage, models=models)
     db.dispose()

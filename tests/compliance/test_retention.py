@@ -13,8 +13,15 @@ from jaju.audit import AuditLog
 from jaju.audit.keys import DeploymentKey
 from jaju.audit.verify import verify_store
 from jaju.compliance.loader import parse_pack
-from jaju.compliance.retention import (AUDIT_FLOOR_DAYS, RetentionService, ShredTarget, SqlTableTarget,
-                                       TenantRef, audit_prune_cutoff, cutoff)
+from jaju.compliance.retention import (
+    AUDIT_FLOOR_DAYS,
+    RetentionService,
+    ShredTarget,
+    SqlTableTarget,
+    TenantRef,
+    audit_prune_cutoff,
+    cutoff,
+)
 from jaju.compliance.service import PolicyService
 from jaju.settings import AuditSettings
 from jaju.store import Database

@@ -6,16 +6,22 @@ import math
 import numpy as np
 import pytest
 
-from jaju.compliance.watermark import (GreenList, WatermarkDetector, WatermarkHook, binomial_tail,
-                                       score_tokens, watermark_key)
+from jaju.compliance.watermark import (
+    GreenList,
+    WatermarkDetector,
+    WatermarkHook,
+    binomial_tail,
+    score_tokens,
+    watermark_key,
+)
 
 KEY = hashlib.sha256(b"test key").digest()
 HUMAN = [
     "대한민국은 민주공화국이다. 대한민국의 주권은 국민에게 있고, 모든 권력은 국민으로부터 나온다.",
     "모든 국민은 인간으로서의 존엄과 가치를 가지며, 행복을 추구할 권리를 가진다.",
     "국가는 개인이 가지는 불가침의 기본적 인권을 확인하고 이를 보장할 의무를 진다.",
-    "초등학교 저학년의 경우에도 부모의 따뜻한 사랑과 보살핌이 필요한 나이이나, 현재 공무원이 자녀를 양육하기 위하여 "
-    "육아휴직을 할 수 있는 자녀의 나이는 만 6세 이하로 되어 있다.",
+    ("초등학교 저학년의 경우에도 부모의 따뜻한 사랑과 보살핌이 필요한 나이이나, 현재 공무원이 자녀를 양육하기 위하여 "
+     "육아휴직을 할 수 있는 자녀의 나이는 만 6세 이하로 되어 있다."),
 ]
 
 

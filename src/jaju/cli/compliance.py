@@ -58,7 +58,7 @@ def policy() -> None:
 @friendly
 def policy_explain(ctx: CliContext, tenant: str, as_json: bool) -> None:
     """Print every effective rule with the pack and article it came from."""
-    t, pol = tenant_policy(ctx, tenant)
+    _, pol = tenant_policy(ctx, tenant)
     print_policy(pol, as_json)
 
 

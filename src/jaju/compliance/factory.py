@@ -7,7 +7,12 @@ from typing import Any, Protocol
 
 from jaju.audit.keys import DeploymentKey
 from jaju.compliance.highimpact import HighImpactService
-from jaju.compliance.retention import AuditSink, RetentionService, RetentionTarget, TenantRef
+from jaju.compliance.retention import (
+    AuditSink,
+    RetentionService,
+    RetentionTarget,
+    TenantRef,
+)
 from jaju.compliance.runtime import ComplianceService, Tokenizer
 from jaju.compliance.service import PolicyService
 from jaju.compliance.settings import compliance_settings

@@ -15,7 +15,12 @@ from jaju.compliance.provenance import Verification, sign_manifest, verify
 from jaju.compliance.retention import RetentionService
 from jaju.compliance.service import PolicyService
 from jaju.compliance.settings import ComplianceSettings
-from jaju.compliance.watermark import GreenList, WatermarkDetector, WatermarkHook, watermark_key
+from jaju.compliance.watermark import (
+    GreenList,
+    WatermarkDetector,
+    WatermarkHook,
+    watermark_key,
+)
 from jaju.errors import JajuError
 
 Tokenizer = Callable[[str], list[int]]

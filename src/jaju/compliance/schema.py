@@ -6,7 +6,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from jaju.compliance.entities import ENTITIES, LANGUAGES, SURFACES, TRANSFER_BASES, Action
+from jaju.compliance.entities import (
+    ENTITIES,
+    LANGUAGES,
+    SURFACES,
+    TRANSFER_BASES,
+    Action,
+)
 
 Entity = Literal[ENTITIES]
 Surface = Literal[SURFACES]

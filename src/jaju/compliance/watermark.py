@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -123,7 +124,7 @@ def binomial_tail(k: int, n: int, p: float) -> float:
 def score_tokens(green: GreenList, token_ids: list[int], z_threshold: float = 4.0,
                  ignore_repeated: bool = True) -> Detection:
     """Count green tokens; repeated (previous, token) pairs count once, so repetition cannot fake a mark."""
-    pairs = list(zip(token_ids[:-1], token_ids[1:], strict=False))
+    pairs = list(itertools.pairwise(token_ids))
     if ignore_repeated:
         pairs = list(dict.fromkeys(pairs))
     n = len(pairs)

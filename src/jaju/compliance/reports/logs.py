@@ -32,8 +32,8 @@ def ai_act_logs(records: Sequence[Mapping[str, Any]], start: datetime, end: date
           f"Period {start.isoformat()} to {end.isoformat()} (end excluded); generated {data['generated_at']}.",
           f"Deployment: {', '.join(f'{k} {v}' for k, v in deployment.items())}.", "",
           f"{len(events)} events" + (f", sequence {data['first_seq']} to {data['last_seq']}." if events else "."), "",
-          "Events hold keyed digests, never content. Check them against the hash chain with the deployment's "
-          "public key (`jaju audit verify`).", "",
+          ("Events hold keyed digests, never content. Check them against the hash chain with the deployment's "
+           "public key (`jaju audit verify`)."), "",
           "## By action", "", md_table(["action", "events"], sorted(by_action.items())), "",
           "## By tenant", "", md_table(["tenant", "events"], sorted(by_tenant.items())), "",
           "## By day", "", md_table(["day", "events"], sorted(by_day.items()))]

@@ -10,8 +10,8 @@ from jaju.compliance.reports.base import Report, md_table
 
 DEFAULT_LIMITS = ["Small models make factual mistakes; verify answers that matter.",
                   "Trained mostly on English and Chinese text; Korean and Arabic quality is lower.",
-                  "Not for decisions about people without human review (high-impact or high-risk uses must be "
-                  "registered and overseen)."]
+                  ("Not for decisions about people without human review (high-impact or high-risk uses must be "
+                   "registered and overseen).")]
 
 
 def model_card(model: Mapping[str, Any], *, generated_at: datetime, intended_use: str = "",

@@ -13,10 +13,10 @@ from jaju.compliance.reports.base import Report, md_table, sources
 DEFAULT_PURPOSES = ["Answering users' requests with language models (chat, completion, embeddings)",
                     "Retrieval over documents the tenant uploads (knowledge bases)",
                     "Security, abuse prevention and the tamper-evident audit trail"]
-DEFAULT_MEASURES = ["Detection of personal data before model input; pseudonymisation, masking, redaction per policy "
-                    "(Art. 25(1), 32(1)(a))",
-                    "Envelope encryption AES-256-GCM with a key per tenant and per data subject; erasure by "
-                    "destroying keys (Art. 32(1)(a))",
+DEFAULT_MEASURES = [("Detection of personal data before model input; pseudonymisation, masking, redaction per "
+                     "policy (Art. 25(1), 32(1)(a))"),
+                    ("Envelope encryption AES-256-GCM with a key per tenant and per data subject; erasure by "
+                     "destroying keys (Art. 32(1)(a))"),
                     "Hash-chained audit log with Ed25519-signed checkpoints; keyed digests instead of content",
                     "Residency routing: content processed only in jurisdictions the policy allows, fail closed"]
 
