@@ -2,7 +2,7 @@
 
 import pytest
 
-from jaju.compliance.entities import ENTITIES, SURFACES
+from jaju.compliance.entities import ENTITIES, SURFACES, Action
 from jaju.compliance.loader import parse_pack
 from jaju.compliance.policy import merge
 from jaju.compliance.service import PolicyError
@@ -178,3 +178,17 @@ def test_privacy_actions_floor_only_tightens(policies):
     assert actions["PERSON"] == {"model_input": "pseudonymize", "storage": "pseudonymize", "logs": "redact"}
     assert actions["KR_RRN"]["model_input"] == "pseudonymize"  # the pack's stricter action stays
     assert policy.privacy_actions()["PERSON"]["model_input"] == "allow"
+
+
+@pytest.mark.parametrize("jurisdiction", ["KR", "EU", "SA"])
+def test_privacy_engine_accepts_the_actions(policies, jurisdiction):
+    from dataclasses import asdict
+
+    from jaju.privacy.policy import DEFAULT_RULES, PrivacyPolicy
+
+    floor = {e: asdict(r) for e, r in DEFAULT_RULES.items()}
+    policy = policies.resolve(jurisdiction)
+    privacy = PrivacyPolicy.from_dict(policy.privacy_actions(floor))
+    for entity, surfaces in policy.privacy_actions().items():
+        for surface, action in surfaces.items():
+            assert Action(privacy.action(entity, surface)).rank >= Action(action).rank

@@ -31,6 +31,8 @@ class ComplianceSettings(BaseModel):
     defaults: dict[str, list[str]] = {}  # jurisdiction -> packs, replacing the built-in defaults
     always: list[str] = []  # packs merged into every tenant's policy (e.g. an operator's house rules)
     watermark: WatermarkSettings = WatermarkSettings()
+    # How often `serve` runs the retention job (0 turns the schedule off; `jaju retention run` still works).
+    retention_every_hours: float = Field(24.0, ge=0.0)
     # For reports: who the controller is (GDPR Art. 30(1)(a)) and why content is processed.
     controller: dict[str, str] = {}
     purposes: list[str] = []
