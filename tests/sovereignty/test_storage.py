@@ -57,7 +57,7 @@ def dump(db) -> bytes:
 
 
 def test_no_plaintext_in_the_store(db, parts):
-    keyring, vault, _ = parts
+    _, vault, _ = parts
     store_secrets(vault, "ten_kr")
     assert sorted(vault.open("ten_kr", "민원-2026-001").values.values()) == sorted(SECRETS)
     raw = dump(db)

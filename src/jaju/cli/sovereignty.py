@@ -119,7 +119,7 @@ def residency(ctx: CliContext, tenant: str, since: str | None, fmt: str) -> None
     t = s.tenants.get(tenant)
     s.audit.flush()
     j = _sovereignty(ctx).jurisdictions
-    home = j[t.jurisdiction] if t.jurisdiction in j else None
+    home = j.by_code.get(t.jurisdiction)
     store = home.database_url if home else ctx.settings.effective_database_url
     storage = {"jurisdiction": t.jurisdiction, "store": make_url(store).render_as_string(hide_password=True),
                "encryption": "AES-256-GCM, data keys wrapped by the jurisdiction's KEK"}

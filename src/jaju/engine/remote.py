@@ -12,8 +12,16 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 
-from jaju.engine.base import (ChatRequest, CompletionRequest, Delta, EmbeddingResult, ModelInfo, SamplingParams,
-                              ToolCall, Usage)
+from jaju.engine.base import (
+    ChatRequest,
+    CompletionRequest,
+    Delta,
+    EmbeddingResult,
+    ModelInfo,
+    SamplingParams,
+    ToolCall,
+    Usage,
+)
 from jaju.errors import ApiError, ConfigError
 from jaju.sovereignty.breaker import CircuitBreaker
 from jaju.sovereignty.config import BackendConfig
