@@ -24,6 +24,7 @@ from jaju.protocol.completions import TextCompletionRequest
 from jaju.protocol.common import JajuRequestExtension
 from jaju.protocol.embeddings import EmbeddingRequest, embedding_body
 from jaju.safeguards import RequestGuard, RequestOptions, Safeguards
+from jaju.sovereignty.factory import Sovereignty
 from jaju.tenancy.usage import UsageMeter
 
 
@@ -47,8 +48,9 @@ SSE_DONE = b"data: [DONE]\n\n"
 
 
 class InferenceService:
-    def __init__(self, registry: ModelRegistry, audit: AuditLog, usage: UsageMeter, metrics: Metrics,
-                 safeguards: Safeguards, messages: MessageStore):
+    def __init__(self, registry: ModelRegistry, sovereignty: Sovereignty, audit: AuditLog, usage: UsageMeter,
+                 metrics: Metrics, safeguards: Safeguards, messages: MessageStore):
+        self.sovereignty = sovereignty
         self.messages = messages
         self.registry = registry
         self.audit = audit
@@ -63,15 +65,36 @@ class InferenceService:
                                  knowledge_top_k=ext.knowledge_top_k if ext else 5)
         return self.safeguards.open(p, options)
 
-    async def _backend(self, model: str, kind: str) -> tuple[Backend, ModelInfo]:
-        backend = await self.registry.get(model)
-        info = next((m for m in backend.models() if m.id == model), backend.models()[0])
+    async def _available(self, model: str, kind: str) -> None:
+        """Make sure something can serve `model`: a remote backend, or a local model loaded on demand."""
+        router = self.sovereignty.router
+        if not router.serving(model):
+            local = await self.registry.get(model)  # 404 when no one has heard of the model
+            if local not in router.backends:
+                router.backends.append(local)
+        info = _info(router.serving(model)[0], model)
         if kind == "embedding" and info.kind != "embedding":
             raise ApiError(400, f"Model {model} cannot make embeddings; use multilingual-e5-small.",
                            param="model", code="model_not_embedding")
-        if kind != "embedding" and info.kind == "embedding":
+        if kind in ("chat", "completion") and info.kind == "embedding":
             raise ApiError(400, f"Model {model} only makes embeddings.", param="model", code="model_not_chat")
-        return backend, info
+
+    async def _backend(self, model: str, kind: str, p: Principal) -> tuple[Backend, ModelInfo]:
+        """The first backend this tenant may use for `model` (for calls that do not stream)."""
+        await self._available(model, kind)
+        backend = self.sovereignty.router.pick(model, p.tenant_id, key_id=p.key_id)[0]
+        self.sovereignty.router.record_use(backend, model, p.tenant_id, key_id=p.key_id)
+        return backend, _info(backend, model)
+
+    async def _start(self, p: Principal, model: str, kind: str, run) -> tuple[
+            AsyncIterator[Delta], Delta | None, Backend | None, ModelInfo | None]:
+        """Start a generation through the residency router; returns the stream, its first delta and where it runs."""
+        await self._available(model, kind)
+        used: dict[str, Any] = {}
+        stream = run(self.sovereignty.router, used)
+        first = await _first(stream)  # errors before the first byte still get a proper status
+        backend = next((b for b in self.sovereignty.router.backends if b.name == used.get("backend")), None)
+        return stream, first, backend, _info(backend, model) if backend else None
 
     def _jaju(self, rid: str, info: ModelInfo, backend: Backend) -> dict[str, Any]:
         return {"request_id": rid, "ai_generated": True, "model": info.id, "weights_sha256": info.sha256,
@@ -112,15 +135,15 @@ class InferenceService:
         prompt_text = json.dumps([m.model_dump(exclude_none=True) for m in req.messages], ensure_ascii=False)
         info = backend = guard = None
         try:
-            backend, info = await self._backend(req.model, "chat")
+            await self._available(req.model, "chat")
             guard = self._guard(p, req.jaju, subject)
             engine_req = req.to_engine(rid)
             engine_req.messages = await guard.prepare(engine_req.messages)
-            stream = backend.chat(engine_req)
+            stream, first, backend, info = await self._start(
+                p, req.model, "chat", lambda r, used: r.chat(engine_req, p.tenant_id, key_id=p.key_id, used=used))
             if req.stream:
-                first = await _first(stream)  # errors before the first byte still get a proper status
                 return self._chat_sse(p, req, rid, info, backend, started, prompt_text, first, stream, guard)
-            out = await _collect(stream)
+            out = await _collect(_chain(first, stream))
             out.text = guard.finish_text(out.text)
             out.tool_calls = guard.finish_tool_calls(out.tool_calls)
             guard.cite(out.text)
@@ -192,15 +215,16 @@ class InferenceService:
         started = time.perf_counter()
         info = backend = guard = None
         try:
-            backend, info = await self._backend(req.model, "completion")
+            await self._available(req.model, "completion")
             guard = self._guard(p, req.jaju, subject)
             engine_req = req.to_engine(rid)
             engine_req.prompt = await guard.prepare_text(engine_req.prompt)
-            stream = backend.complete(engine_req)
+            stream, first, backend, info = await self._start(
+                p, req.model, "completion",
+                lambda r, used: r.complete(engine_req, p.tenant_id, key_id=p.key_id, used=used))
             if req.stream:
-                first = await _first(stream)
                 return self._complete_sse(p, req, rid, info, backend, started, first, stream, guard)
-            out = await _collect(stream)
+            out = await _collect(_chain(first, stream))
             out.text = guard.finish_text(out.text)
         except ApiError as e:
             self._record(p, "completions", rid, info, backend, started, e.status, req.prompt_text, None, guard)
@@ -243,7 +267,7 @@ class InferenceService:
         joined = "\n".join(req.inputs)
         info = backend = None
         try:
-            backend, info = await self._backend(req.model, "embedding")
+            backend, info = await self._backend(req.model, "embedding", p)
             input_type = req.jaju.input_type if req.jaju else "query"
             result = await backend.embed(req.model, req.inputs, input_type)
         except ApiError as e:
@@ -263,10 +287,15 @@ class InferenceService:
 
     async def count_tokens(self, p: Principal, model: str, text: str | None,
                            messages: list[dict[str, Any]] | None) -> dict[str, Any]:
-        backend, info = await self._backend(model, "any")
+        backend, info = await self._backend(model, "any", p)
         n = await backend.count_tokens(model, text=text, messages=messages)
         limit = info.context_length
         return {"object": "tokenize", "model": model, "count": n, "max_model_len": limit}
+
+
+def _info(backend: Backend, model: str) -> ModelInfo:
+    models = backend.models()
+    return next((m for m in models if m.id == model), models[0])
 
 
 async def _first(stream: AsyncIterator[Delta]) -> Delta | None:
@@ -277,12 +306,15 @@ async def _first(stream: AsyncIterator[Delta]) -> Delta | None:
 
 
 async def _chain(first: Delta | None, stream: AsyncIterator[Delta]) -> AsyncIterator[Delta]:
-    if first is not None:
-        yield first
-        if first.finish_reason is not None:
-            return
-    async for d in stream:
-        yield d
+    try:
+        if first is not None:
+            yield first
+            if first.finish_reason is not None:
+                return
+        async for d in stream:
+            yield d
+    finally:
+        await stream.aclose()
 
 
 def _absorb(out: Outcome, d: Delta) -> None:

@@ -26,6 +26,8 @@ from jaju.privacy.service import PrivacyService
 from jaju.privacy.subjects import SubjectService
 from jaju.safeguards import Safeguards
 from jaju.settings import JURISDICTION_CODES, Settings
+from jaju.sovereignty.config import kek_providers
+from jaju.sovereignty.factory import Sovereignty, build_sovereignty
 from jaju.sovereignty.kek import local_providers
 from jaju.sovereignty.keys import KeyService, TenantJurisdictions
 from jaju.store import Database
@@ -49,14 +51,15 @@ class Services:
     models: ModelRegistry
     ratelimit: RateLimiter
     keyring: KeyService
+    sovereignty: Sovereignty
     inference: InferenceService = field(init=False)
     messages: MessageStore = field(init=False)
 
     def __post_init__(self) -> None:
         safeguards = Safeguards(lambda: self.privacy, lambda: self.knowledge, self.privacy_policy)
         self.messages = MessageStore(self.db, self.keyring)
-        self.inference = InferenceService(self.models, self.audit, self.usage, self.metrics, safeguards,
-                                          self.messages)
+        self.inference = InferenceService(self.models, self.sovereignty, self.audit, self.usage, self.metrics,
+                                          safeguards, self.messages)
 
     def privacy_policy(self, principal: Principal) -> PrivacyPolicy:
         """The PII rules for a tenant's requests."""
@@ -93,11 +96,14 @@ class Services:
         self.models.load_sync(self.settings.engine.default_model)
         self.models.load_sync(EMBEDDING_MODEL)
         for name, backend in self.models.loaded().items():
+            if backend not in self.sovereignty.router.backends:
+                self.sovereignty.router.backends.append(backend)
             scheduler = getattr(backend, "scheduler", None)
             if scheduler is not None:
                 self.metrics.watch_engine(name, lambda s=scheduler: s.queue_depth, lambda s=scheduler: s.active)
 
     async def aclose(self) -> None:
+        await self.sovereignty.aclose()
         await self.models.close()
         self.usage.flush()
         self.audit.close()
@@ -117,12 +123,15 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
     metrics = Metrics()
     metrics.audit_queue.set_function(lambda: audit.queue_depth)
     metrics.audit_failures.set_function(lambda: audit.failures)
-    known = set(JURISDICTION_CODES) | {settings.jurisdiction} | {j.upper() for j in settings.jurisdictions}
+    known = set(JURISDICTION_CODES) | {settings.jurisdiction} | {str(j).upper() for j in settings.jurisdictions}
     tenants = TenantService(db, audit, known)
     keys = ApiKeyService(db, audit, tenants)
     usage = UsageMeter(db)
-    keyring = KeyService(db, TenantJurisdictions(db), local_providers(settings.keys_dir, known))
+    sovereignty = build_sovereignty(settings, db, audit, config_file=settings.source_file)
+    keks = {**local_providers(settings.keys_dir, known), **kek_providers(sovereignty.jurisdictions)}
+    keyring = KeyService(db, TenantJurisdictions(db), keks)
     models = ModelRegistry(settings, db)
     return Services(settings=settings, db=db, key=key, audit=audit, tenants=tenants, keys=keys, usage=usage,
                     metrics=metrics, models=models,
-                    ratelimit=RateLimiter(settings.limits.requests_per_minute), keyring=keyring)
+                    ratelimit=RateLimiter(settings.limits.requests_per_minute), keyring=keyring,
+                    sovereignty=sovereignty)

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     privacy: dict[str, Any] = {}
     compliance: dict[str, Any] = {}
     knowledge: dict[str, Any] = {}
+    # The jaju.toml these settings came from (set by load_settings), so later checks can cite its lines.
+    source_file: Path | None = Field(None, exclude=True)
 
     @field_validator("jurisdiction")
     @classmethod
@@ -151,6 +153,7 @@ def load_settings(config_file: str | os.PathLike | None = None, **overrides: Any
     except ValidationError as e:
         raise ConfigError(_explain(e, path)) from None
     settings.data_dir = settings.data_dir.expanduser().resolve()
+    settings.source_file = path
     return settings
 
 

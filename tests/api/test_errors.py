@@ -97,7 +97,7 @@ async def test_prompt_longer_than_context_is_400(api, keys, services):
 
 async def test_unknown_route_and_method(api, keys):
     assert_error(await api.get("/v1/nothing", headers=auth(keys["user"])), 404)
-    assert_error(await api.get(CHAT, headers=auth(keys["user"])), 405)
+    assert_error(await api.put(CHAT, headers=auth(keys["user"]), json={}), 405)
 
 
 async def test_health_ready_metrics(api):

@@ -7,7 +7,7 @@ import sys
 import click
 
 from jaju import __version__
-from jaju.cli import audit, config, keys, knowledge, models, privacy, serve, tenants
+from jaju.cli import audit, config, keys, knowledge, models, privacy, serve, sovereignty, tenants
 from jaju.cli.context import CliContext
 from jaju.errors import JajuError
 
@@ -31,6 +31,10 @@ def cli(ctx: click.Context, data_dir: str | None, config_file: str | None) -> No
 
 for command in COMMANDS:
     cli.add_command(command)
+tenants.tenant.add_command(sovereignty.transfer)
+tenants.tenant.add_command(sovereignty.erase)
+cli.add_command(sovereignty.keys)
+cli.add_command(sovereignty.report)
 
 
 def main() -> None:

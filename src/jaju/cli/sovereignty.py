@@ -11,13 +11,12 @@ from sqlalchemy.engine import make_url
 from jaju.cli.context import CliContext, emit_json, friendly, pass_ctx, table
 from jaju.errors import JajuError
 from jaju.sovereignty.erasure import erase_tenant
-from jaju.sovereignty.factory import Sovereignty, build_sovereignty
+from jaju.sovereignty.factory import Sovereignty
 from jaju.sovereignty.report import build_report, render_json, render_markdown, tenant_records
 
 
 def _sovereignty(ctx: CliContext) -> Sovereignty:
-    s = ctx.services
-    return build_sovereignty(ctx.settings, s.db, s.audit, config_file=ctx.config)
+    return ctx.services.sovereignty
 
 
 @click.group()

