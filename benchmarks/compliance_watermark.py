@@ -167,6 +167,8 @@ def main() -> None:
             ids = tokenize(s["text"])
             s["tokens"] = len(ids)
             s["z"] = {n: score_tokens(green, ids[:n]).z for n in lengths}
+            # The detector's own verdict: the exact binomial tail at the level of z = 4.
+            s["detected"] = {n: score_tokens(green, ids[:n]).detected for n in lengths}
             s["p"] = score_tokens(green, ids[:args.max_tokens]).p_value
 
     result = {"command": "python benchmarks/compliance_watermark.py " + " ".join(
@@ -179,6 +181,8 @@ def main() -> None:
         row = {}
         for thr in (2.0, 3.0, 4.0):
             row[f"z>={thr}"] = {k: round(rates([s["z"][n] for s in v], thr), 3) for k, v in samples.items()}
+        row["detected (exact p <= 3.2e-5)"] = {
+            k: round(sum(s["detected"][n] for s in v) / len(v), 3) for k, v in samples.items() if v}
         row["mean_z"] = {k: round(statistics.fmean(s["z"][n] for s in v), 2) for k, v in samples.items() if v}
         result["by_length"][f"first {n} tokens"] = row
     for kind in ("watermarked", "plain"):

@@ -148,3 +148,15 @@ def test_real_generations_carry_the_watermark(llm):
     assert all(d.tokens_scored >= 30 for d in marked)
     assert sum(d.z for d in marked) / len(marked) >= 3.0, marked
     assert plain.z < 3.0 and not plain.detected, plain
+
+
+def test_short_all_green_text_is_judged_by_the_exact_tail():
+    green = GreenList(KEY, 0.25)
+    ids = [0]
+    while len(ids) < 7:  # six green steps in a row
+        ids.append(next(t for t in range(1000) if t not in ids and green.is_green(ids[-1], t)))
+    d = score_tokens(green, ids)
+    assert d.green == d.tokens_scored == 6
+    assert d.z > 4.0  # the normal approximation would call it
+    assert d.p_value == pytest.approx(0.25**6)
+    assert not d.detected and "too short" in d.note

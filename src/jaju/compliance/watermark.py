@@ -22,7 +22,8 @@ from jaju.audit.keys import DeploymentKey
 _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 _M1, _M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
-# Below this many scored tokens even a perfect watermark cannot reach z = 4 at gamma 0.25.
+# Measured on the default model (docs/benchmarks.md): replies of 16 tokens were detected 16% of the
+# time, so below this a negative result carries no information worth reporting.
 MIN_CONCLUSIVE_TOKENS = 16
 
 
@@ -100,7 +101,7 @@ class Detection:
     gamma: float
     z: float
     p_value: float  # one-sided, exact binomial tail P(X >= green) under "no watermark"
-    detected: bool
+    detected: bool  # p_value at most the normal tail of z_threshold (exact, so short texts are not overstated)
     z_threshold: float
     note: str
 
@@ -133,8 +134,11 @@ def score_tokens(green: GreenList, token_ids: list[int], z_threshold: float = 4.
     z = (hits - g * n) / math.sqrt(n * g * (1 - g)) if n else 0.0
     p = binomial_tail(hits, n, g) if n else 1.0
     note = "" if n >= MIN_CONCLUSIVE_TOKENS else (
-        f"only {n} tokens scored: too short to show a watermark; absence here proves nothing")
-    return Detection(n, hits, g, round(z, 4), p, z >= z_threshold, z_threshold, note)
+        f"only {n} tokens scored: too short to show a watermark reliably; absence here proves nothing")
+    # The z-score's normal approximation overstates significance for short texts (6 green tokens out
+    # of 6 give z = 4.2 but p = 2.4e-4), so the decision uses the exact tail at the same level.
+    detected = n > 0 and p <= 0.5 * math.erfc(z_threshold / math.sqrt(2))
+    return Detection(n, hits, g, round(z, 4), p, detected, z_threshold, note)
 
 
 class WatermarkDetector:
