@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
 from jaju import __version__
-from jaju.api import admin, errors, health, knowledge, openai, privacy
+from jaju.api import admin, compliance, errors, health, knowledge, openai, privacy
 from jaju.api.middleware import BodyLimit, RequestMetrics
 from jaju.services import Services, build_services
 from jaju.settings import Settings
 
-ROUTERS = (openai.router, privacy.router, knowledge.router, admin.router, health.router)
+log = logging.getLogger("jaju")
+ROUTERS = (openai.router, privacy.router, knowledge.router, compliance.router, admin.router, health.router)
+
+
+async def _every(seconds: float, job, services: Services) -> None:
+    """Run a maintenance job periodically; a failure is logged and retried next time, never fatal."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job(services)
+        except Exception:  # keep serving; the next round retries
+            log.exception("background job %s failed", job.__name__)
+
+
+async def _health(services: Services) -> None:
+    await services.sovereignty.router.check_health()
+
+
+async def _flush_usage(services: Services) -> None:
+    await asyncio.to_thread(services.usage.flush)
+
+
+async def _retention(services: Services) -> None:
+    """Expire content per the packs (and record each purge in the audit trail)."""
+    await asyncio.to_thread(services.compliance.retention.run, datetime.now(UTC))
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None,
@@ -28,9 +55,16 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def lifespan(app: FastAPI):
         if load_models and services.settings.engine.default_model not in services.models.loaded():
             services.load_models()
+        tasks = [asyncio.create_task(_every(10.0, _health, services)),
+                 asyncio.create_task(_every(2.0, _flush_usage, services))]
+        hours = services.compliance.settings.retention_every_hours
+        if hours > 0 and services.compliance.retention is not None:
+            tasks.append(asyncio.create_task(_every(hours * 3600, _retention, services)))
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
             if owned:
                 await services.aclose()
             else:

@@ -11,6 +11,7 @@ from typing import Any
 
 from jaju.api.auth import Principal
 from jaju.audit import AuditLog, Event
+from jaju.compliance.labelling import Label
 from jaju.conversations.store import MessageStore
 from jaju.engine.base import Backend, Delta, ModelInfo, ToolCall
 from jaju.engine.registry import ModelRegistry
@@ -38,6 +39,15 @@ class Outcome:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     first_token_at: float | None = None
+
+
+@dataclass
+class Reply:
+    """A JSON body or an SSE stream, with the headers that label it."""
+
+    body: dict[str, Any] | None = None
+    stream: AsyncIterator[bytes] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _sse(data: dict[str, Any]) -> bytes:
@@ -139,10 +149,17 @@ class InferenceService:
             guard = self._guard(p, req.jaju, subject)
             engine_req = req.to_engine(rid)
             engine_req.messages = await guard.prepare(engine_req.messages)
+            hook = guard.watermark_hook()
+            if hook is not None:
+                engine_req.logits_hooks.append(hook)
             stream, first, backend, info = await self._start(
                 p, req.model, "chat", lambda r, used: r.chat(engine_req, p.tenant_id, key_id=p.key_id, used=used))
+            guard.ran_on(backend, hook is not None)
+            label = guard.label(model=info.id, weights_sha256=info.sha256, jurisdiction=backend.jurisdiction,
+                                request_id=rid)
             if req.stream:
-                return self._chat_sse(p, req, rid, info, backend, started, prompt_text, first, stream, guard)
+                return Reply(stream=self._chat_sse(p, req, rid, info, backend, started, prompt_text, first, stream,
+                                                   guard, label), headers=label.headers())
             out = await _collect(_chain(first, stream))
             out.text = guard.finish_text(out.text)
             out.tool_calls = guard.finish_tool_calls(out.tool_calls)
@@ -153,13 +170,14 @@ class InferenceService:
             self._record(p, "chat.completions", rid, info, backend, started, e.status, prompt_text, None, guard)
             raise
         self._record(p, "chat.completions", rid, info, backend, started, 200, prompt_text, out, guard)
-        return chat_wire.completion_body(rid, req.model, out.text, out.tool_calls, out.finish, out.prompt_tokens,
-                                         out.completion_tokens,
-                                         jaju={**self._jaju(rid, info, backend), **guard.extension()})
+        ext = {**self._jaju(rid, info, backend), **guard.extension(), **guard.provenance(label, out.text)}
+        body = chat_wire.completion_body(rid, req.model, out.text, out.tool_calls, out.finish, out.prompt_tokens,
+                                         out.completion_tokens, jaju=ext)
+        return Reply(body=body, headers=label.headers())
 
     async def _chat_sse(self, p: Principal, req: ChatCompletionRequest, rid: str, info: ModelInfo,
                         backend: Backend, started: float, prompt_text: str, first: Delta | None,
-                        stream: AsyncIterator[Delta], guard: RequestGuard) -> AsyncIterator[bytes]:
+                        stream: AsyncIterator[Delta], guard: RequestGuard, label: Label) -> AsyncIterator[bytes]:
         created = now()
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         out = Outcome()
@@ -183,7 +201,8 @@ class InferenceService:
                     if req.store:
                         await self._keep(p, req, rid, guard, out)
                     final = chat_wire.chunk_body(rid, req.model, created, {}, out.finish, None, include_usage)
-                    final["jaju"] = {**self._jaju(rid, info, backend), **guard.extension()}
+                    final["jaju"] = {**self._jaju(rid, info, backend), **guard.extension(),
+                                     **guard.provenance(label, out.text)}
                     yield _sse(final)
             if include_usage:
                 yield _sse({"id": rid, "object": "chat.completion.chunk", "created": created, "model": req.model,
@@ -219,11 +238,18 @@ class InferenceService:
             guard = self._guard(p, req.jaju, subject)
             engine_req = req.to_engine(rid)
             engine_req.prompt = await guard.prepare_text(engine_req.prompt)
+            hook = guard.watermark_hook()
+            if hook is not None:
+                engine_req.logits_hooks.append(hook)
             stream, first, backend, info = await self._start(
                 p, req.model, "completion",
                 lambda r, used: r.complete(engine_req, p.tenant_id, key_id=p.key_id, used=used))
+            guard.ran_on(backend, hook is not None)
+            label = guard.label(model=info.id, weights_sha256=info.sha256, jurisdiction=backend.jurisdiction,
+                                request_id=rid)
             if req.stream:
-                return self._complete_sse(p, req, rid, info, backend, started, first, stream, guard)
+                return Reply(stream=self._complete_sse(p, req, rid, info, backend, started, first, stream, guard,
+                                                       label), headers=label.headers())
             out = await _collect(_chain(first, stream))
             out.text = guard.finish_text(out.text)
         except ApiError as e:
@@ -231,11 +257,13 @@ class InferenceService:
             raise
         self._record(p, "completions", rid, info, backend, started, 200, req.prompt_text, out, guard)
         text = req.prompt_text + out.text if req.echo else out.text
-        return completion_wire.completion_body(rid, req.model, text, out.finish, out.prompt_tokens,
-                                               out.completion_tokens, jaju=self._jaju(rid, info, backend))
+        ext = {**self._jaju(rid, info, backend), **guard.extension(), **guard.provenance(label, out.text)}
+        body = completion_wire.completion_body(rid, req.model, text, out.finish, out.prompt_tokens,
+                                               out.completion_tokens, jaju=ext)
+        return Reply(body=body, headers=label.headers())
 
     async def _complete_sse(self, p, req, rid, info, backend, started, first, stream,
-                            guard: RequestGuard) -> AsyncIterator[bytes]:
+                            guard: RequestGuard, label: Label) -> AsyncIterator[bytes]:
         created = now()
         out = Outcome()
         status: int | str = "client_disconnected"
@@ -247,7 +275,10 @@ class InferenceService:
                 d.text = filt.feed(d.text) + (filt.flush() if d.finish_reason is not None else "")
                 _absorb(out, d)
                 if d.text or d.finish_reason:
-                    yield _sse(completion_wire.chunk_body(rid, req.model, created, d.text, d.finish_reason))
+                    chunk = completion_wire.chunk_body(rid, req.model, created, d.text, d.finish_reason)
+                    if d.finish_reason is not None:
+                        chunk["jaju"] = {**self._jaju(rid, info, backend), **guard.provenance(label, out.text)}
+                    yield _sse(chunk)
             if req.stream_options and req.stream_options.include_usage:
                 yield _sse({"id": rid, "object": "text_completion", "created": created, "model": req.model,
                             "choices": [], "usage": usage_dict(out.prompt_tokens, out.completion_tokens)})

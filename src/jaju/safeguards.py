@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from jaju.api.auth import Principal
-from jaju.engine.base import ToolCall
+from jaju.compliance.labelling import Label
+from jaju.compliance.policy import Policy
+from jaju.compliance.runtime import ComplianceService
+from jaju.engine.base import Backend, LogitsHook, ToolCall
 from jaju.errors import ApiError
 from jaju.knowledge.citations import build_grounded_messages, extract_citations
 from jaju.knowledge.errors import KnowledgeError, KnowledgeNotFound
@@ -40,25 +44,50 @@ class RequestOptions:
 
 class Safeguards:
     def __init__(self, privacy: Callable[[], PrivacyService], knowledge: Callable[[], KnowledgeService],
-                 policy_for: Callable[[Principal], PrivacyPolicy]):
+                 policy_for: Callable[[Principal], PrivacyPolicy], compliance: ComplianceService,
+                 law_for: Callable[[str], Policy]):
         # Callables, so Kiwi and the vault load on first use rather than at start-up.
         self._privacy = privacy
         self._knowledge = knowledge
         self._policy_for = policy_for
+        self.compliance = compliance
+        self._law_for = law_for
 
     def open(self, principal: Principal, options: RequestOptions) -> RequestGuard:
-        return RequestGuard(self, principal, options, self._policy_for(principal))
+        return RequestGuard(self, principal, options, self._policy_for(principal),
+                            self._law_for(principal.tenant_id))
 
 
 class RequestGuard:
-    def __init__(self, owner: Safeguards, principal: Principal, options: RequestOptions, policy: PrivacyPolicy):
+    def __init__(self, owner: Safeguards, principal: Principal, options: RequestOptions, policy: PrivacyPolicy,
+                 law: Policy):
         self.owner = owner
         self.principal = principal
         self.options = options
         self.policy = policy
+        self.law = law  # the tenant's merged regulation packs
         self.session: Session | None = None
         self.hits: list = []
         self.citations: list[dict] = []
+        self.watermarked = False
+
+    # --- labelling (AI Basic Act, AI Act Art. 50) ---------------------------------------------
+    def watermark_hook(self) -> LogitsHook | None:
+        """The sampling-time watermark, when the packs (or settings) ask for it."""
+        return self.owner.compliance.watermark_hook(self.law)
+
+    def ran_on(self, backend: Backend | None, hooked: bool) -> None:
+        """Only the embedded engine applies logits hooks; a remote engine's output is not watermarked."""
+        self.watermarked = hooked and getattr(backend, "supports_logits_hooks", False)
+
+    def label(self, *, model: str, weights_sha256: str | None, jurisdiction: str, request_id: str) -> Label:
+        return self.owner.compliance.label(self.law, model=model, weights_sha256=weights_sha256,
+                                           jurisdiction=jurisdiction, request_id=request_id,
+                                           created=datetime.now(UTC), watermarked=self.watermarked)
+
+    def provenance(self, label: Label, content: str) -> dict[str, Any]:
+        """The label's `jaju` object with a manifest signed over exactly the delivered text."""
+        return label.extension(self.owner.compliance.manifest(content, label))
 
     @property
     def privacy(self) -> PrivacyService:
@@ -123,7 +152,9 @@ class RequestGuard:
         return ext
 
     def audit_fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {}
+        fields: dict[str, Any] = {"packs": list(self.law.packs)}
+        if self.watermarked:
+            fields["watermarked"] = True
         if self.session is not None and self.session.detected:
             fields["pii"] = dict(self.session.detected)  # entity types and counts, never values
         if self.options.knowledge_bases:

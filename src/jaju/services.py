@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
 from jaju.api.auth import Principal
@@ -11,7 +11,12 @@ from jaju.api.ratelimit import RateLimiter
 from jaju.audit import AuditLog
 from jaju.audit.keys import DeploymentKey
 from jaju.audit.log import load_hmac_secret
+from jaju.compliance.factory import build_compliance_service
+from jaju.compliance.policy import Policy
+from jaju.compliance.retention import SqlTableTarget
+from jaju.compliance.runtime import ComplianceService
 from jaju.conversations.store import MessageStore
+from jaju.conversations.tables import StoredCompletion
 from jaju.engine.catalog import EMBEDDING_MODEL
 from jaju.engine.registry import ModelRegistry
 from jaju.inference import InferenceService
@@ -21,7 +26,8 @@ from jaju.knowledge.subjects import KnowledgeSubjectData
 from jaju.korean import KoreanAnalyzer
 from jaju.metrics import Metrics
 from jaju.privacy.factory import build_privacy_service
-from jaju.privacy.policy import PrivacyPolicy
+from jaju.privacy.policy import DEFAULT_RULES, PrivacyPolicy
+from jaju.privacy.tables import PseudonymEntry
 from jaju.privacy.service import PrivacyService
 from jaju.privacy.subjects import SubjectService
 from jaju.safeguards import Safeguards
@@ -52,18 +58,43 @@ class Services:
     ratelimit: RateLimiter
     keyring: KeyService
     sovereignty: Sovereignty
+    compliance: ComplianceService
     inference: InferenceService = field(init=False)
     messages: MessageStore = field(init=False)
 
     def __post_init__(self) -> None:
-        safeguards = Safeguards(lambda: self.privacy, lambda: self.knowledge, self.privacy_policy)
+        safeguards = Safeguards(lambda: self.privacy, lambda: self.knowledge, self.privacy_policy,
+                                self.compliance, self.tenant_policy)
+        self.sovereignty.transfers.policy = self.allowed_by_policy
+        self.sovereignty.transfers.policy_basis = self.basis_by_policy
         self.messages = MessageStore(self.db, self.keyring)
         self.inference = InferenceService(self.models, self.sovereignty, self.audit, self.usage, self.metrics,
                                           safeguards, self.messages)
 
+    def tenant_policy(self, tenant_id: str) -> Policy:
+        """The tenant's effective law: its packs (or its jurisdiction's), merged strictest-wins."""
+        t = self.tenants.get(tenant_id)
+        return self.compliance.policy_for(t.id, t.jurisdiction, t.settings.get("packs", ()))
+
     def privacy_policy(self, principal: Principal) -> PrivacyPolicy:
-        """The PII rules for a tenant's requests."""
-        return PrivacyPolicy()
+        """The PII rules for a tenant's requests: its packs, never laxer than the privacy defaults."""
+        floor = {entity: asdict(rule) for entity, rule in DEFAULT_RULES.items()}
+        return PrivacyPolicy.from_dict(self.tenant_policy(principal.tenant_id).privacy_actions(floor=floor))
+
+    def allowed_by_policy(self, tenant_id: str, home: str, allowed: set[str]) -> set[str]:
+        """Transfer hook: recorded bases plus where the tenant's packs allow processing without one."""
+        processing = self.tenant_policy(tenant_id).processing
+        return allowed | set(processing.value) if processing is not None else allowed
+
+    def basis_by_policy(self, tenant_id: str, to: str) -> str | None:
+        """The pack's own basis for a destination (adequacy decisions), for the audit trail."""
+        law = self.tenant_policy(tenant_id)
+        if law.processing is None or to not in law.processing.value:
+            return None
+        adequate = law.adequacy is not None and to in law.adequacy.value
+        rule = law.adequacy if adequate else law.processing
+        cited = "; ".join(str(src) for src in rule.sources)
+        return f"{'adequacy' if adequate else 'permitted by policy'} ({cited})"
 
     @cached_property
     def korean(self) -> KoreanAnalyzer:
@@ -131,7 +162,16 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
     keks = {**local_providers(settings.keys_dir, known), **kek_providers(sovereignty.jurisdictions)}
     keyring = KeyService(db, TenantJurisdictions(db), keks)
     models = ModelRegistry(settings, db)
+
+    def tokenizer_for(model: str):
+        backend = models.loaded()[model]  # KeyError: the detector says the model is not loaded
+        return lambda text: backend.tokenize(text, special=False, add_bos=False)
+
+    # Loads and validates every policy pack now: a broken pack stops start-up with its file and line.
+    compliance = build_compliance_service(settings, db, key, audit, tenants, tokenizer_for, retention_targets=[
+        SqlTableTarget(db, StoredCompletion.__table__, kind="content", name="stored_completions"),
+        SqlTableTarget(db, PseudonymEntry.__table__, kind="content", name="privacy_pseudonyms")])
     return Services(settings=settings, db=db, key=key, audit=audit, tenants=tenants, keys=keys, usage=usage,
                     metrics=metrics, models=models,
                     ratelimit=RateLimiter(settings.limits.requests_per_minute), keyring=keyring,
-                    sovereignty=sovereignty)
+                    sovereignty=sovereignty, compliance=compliance)

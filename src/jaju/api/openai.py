@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from jaju.api.auth import Principal, require_scope
+from jaju.compliance.labelling import model_metadata
 from jaju.protocol.chat import ChatCompletionRequest
 from jaju.protocol.completions import TextCompletionRequest
 from jaju.protocol.embeddings import EmbeddingRequest
 from jaju.errors import ApiError
+from jaju.inference import Reply
 from jaju.protocol.tokenize import TokenizeRequest
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -43,11 +45,10 @@ def _subject(request: Request) -> str | None:
     return unquote(value) if value else None
 
 
-def _reply(result):
-    if isinstance(result, dict):
-        headers = {"X-Request-ID": result["id"]}
-        return JSONResponse(result, headers=headers)
-    return StreamingResponse(result, media_type="text/event-stream", headers=SSE_HEADERS)
+def _reply(result: Reply):
+    if result.body is not None:
+        return JSONResponse(result.body, headers={"X-Request-ID": result.body["id"], **result.headers})
+    return StreamingResponse(result.stream, media_type="text/event-stream", headers={**SSE_HEADERS, **result.headers})
 
 
 @router.post("/chat/completions")
@@ -98,20 +99,32 @@ async def tokenize(body: TokenizeRequest, request: Request, principal: Inference
 
 @router.get("/models")
 async def list_models(request: Request, principal: Inference):
-    """Models this tenant may use, with their provenance."""
-    return {"object": "list", "data": [_model_card(m) for m in _services(request).models.available()]}
+    """Models here, with provenance and the notices to show before first use (AI Basic Act, AI Act Art. 50)."""
+    services = _services(request)
+    notices = model_metadata(services.tenant_policy(principal.tenant_id))
+    return {"object": "list", "data": [_model_card(m, notices) for m in _all_models(services)]}
 
 
 @router.get("/models/{model_id:path}")
 async def get_model(model_id: str, request: Request, principal: Inference):
-    for m in _services(request).models.available():
+    services = _services(request)
+    for m in _all_models(services):
         if m.id == model_id:
-            return _model_card(m)
+            return _model_card(m, model_metadata(services.tenant_policy(principal.tenant_id)))
     raise ApiError(404, f"The model '{model_id}' does not exist.", code="model_not_found", param="model")
 
 
-def _model_card(m) -> dict:
+def _all_models(services) -> list:
+    """Local catalog and every declared remote backend's models, one entry per (model, jurisdiction)."""
+    seen = {(m.id, m.jurisdiction): m for m in services.models.available()}
+    for backend in services.sovereignty.router.backends:
+        for m in backend.models():
+            seen.setdefault((m.id, m.jurisdiction), m)
+    return list(seen.values())
+
+
+def _model_card(m, notices: dict) -> dict:
     return {"id": m.id, "object": "model", "created": 0, "owned_by": "jaju",
             "jaju": {"kind": m.kind, "backend": m.backend, "jurisdiction": m.jurisdiction, "sha256": m.sha256,
                      "size": m.size, "license": m.license, "origin": m.origin, "loaded": m.loaded,
-                     "context_length": m.context_length}}
+                     "context_length": m.context_length, **notices}}

@@ -7,12 +7,13 @@ import sys
 import click
 
 from jaju import __version__
-from jaju.cli import audit, config, keys, knowledge, models, privacy, serve, sovereignty, tenants
+from jaju.cli import (audit, compliance, config, keys, knowledge, models, privacy, serve, sovereignty,
+                      tenants)
 from jaju.cli.context import CliContext
 from jaju.errors import JajuError
 
 COMMANDS = (serve.serve, config.config, tenants.tenant, keys.key, models.model, audit.audit, privacy.privacy,
-            knowledge.kb)
+            knowledge.kb, sovereignty.keys, *compliance.COMMANDS)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,8 +34,7 @@ for command in COMMANDS:
     cli.add_command(command)
 tenants.tenant.add_command(sovereignty.transfer)
 tenants.tenant.add_command(sovereignty.erase)
-cli.add_command(sovereignty.keys)
-cli.add_command(sovereignty.report)
+compliance.report.add_command(sovereignty.residency)
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ def _quiet(level, text, user_data):
 class LlamaEngine:
     """A `Backend` for one GGUF model in this process."""
 
+    supports_logits_hooks = True  # the compliance watermark runs inside this engine's sampler
+
     def __init__(self, info: ModelInfo, path: Path, settings: EngineSettings,
                  on_token: Callable[[], None] | None = None):
         self.name = f"embedded:{info.id}"  # unique per model: the residency router keys backends by name

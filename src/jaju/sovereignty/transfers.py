@@ -51,8 +51,9 @@ class TransferService:
         self._db = db
         self._audit = audit
         self.known = {j.upper() for j in known_jurisdictions}
-        # The compliance engineer's hook: a tenant's packs may forbid what a basis would allow.
+        # The compliance hook: a tenant's packs may add adequate destinations or forbid recorded ones.
         self.policy = policy
+        self.policy_basis: Callable[[str, str], str | None] | None = None
 
     def home(self, tenant_id: str) -> str:
         with self._db.sessions() as s:
@@ -100,13 +101,21 @@ class TransferService:
         return [TransferView.of(r) for r in rows]
 
     def basis(self, tenant_id: str, to: str) -> TransferView | None:
-        return next((v for v in self.list(tenant_id) if v.to == to.upper()), None)
+        """The recorded basis, else the one the tenant's packs give (e.g. GDPR Art. 45 adequacy)."""
+        recorded = next((v for v in self.list(tenant_id) if v.to == to.upper()), None)
+        if recorded is None and self.policy_basis is not None:
+            text = self.policy_basis(tenant_id, to.upper())
+            if text:
+                return TransferView(tenant_id, to.upper(), text, "policy pack", "", None)
+        return recorded
 
     def allowed_jurisdictions(self, tenant_id: str) -> set[str]:
         """Home plus every jurisdiction with a recorded basis, narrowed by the tenant's policy."""
         home = self.home(tenant_id)
         allowed = {home} | {v.to for v in self.list(tenant_id)}
         if self.policy is not None:
-            allowed = set(self.policy(tenant_id, home, allowed)) & allowed
+            # The packs decide: they may add destinations that need no recorded basis (adequacy) and
+            # remove ones the law forbids whatever was recorded.
+            allowed = set(self.policy(tenant_id, home, allowed))
             allowed.add(home)  # processing at home is never a transfer
         return allowed
