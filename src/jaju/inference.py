@@ -96,15 +96,26 @@ class InferenceService:
         self.sovereignty.router.record_use(backend, model, p.tenant_id, key_id=p.key_id)
         return backend, _info(backend, model)
 
-    async def _start(self, p: Principal, model: str, kind: str, run) -> tuple[
-            AsyncIterator[Delta], Delta | None, Backend | None, ModelInfo | None]:
-        """Start a generation through the residency router; returns the stream, its first delta and where it runs."""
+    async def _start(self, p: Principal, rid: str, model: str, kind: str, guard: RequestGuard, engine_req,
+                     run) -> tuple[AsyncIterator[Delta], Delta | None, Backend, ModelInfo, Label]:
+        """Start a generation through the residency router, watermarked and labelled as the packs ask.
+
+        Returns the stream, its first delta (so errors before the first byte keep their status), the
+        backend that runs it, its model info and the response label.
+        """
         await self._available(model, kind)
+        hook = guard.watermark_hook()
+        if hook is not None:
+            engine_req.logits_hooks.append(hook)
         used: dict[str, Any] = {}
         stream = run(self.sovereignty.router, used)
-        first = await _first(stream)  # errors before the first byte still get a proper status
-        backend = next((b for b in self.sovereignty.router.backends if b.name == used.get("backend")), None)
-        return stream, first, backend, _info(backend, model) if backend else None
+        first = await _first(stream)
+        backend = next(b for b in self.sovereignty.router.backends if b.name == used.get("backend"))
+        info = _info(backend, model)
+        guard.ran_on(backend, hook is not None)
+        label = guard.label(model=info.id, weights_sha256=info.sha256, jurisdiction=backend.jurisdiction,
+                            request_id=rid)
+        return stream, first, backend, info, label
 
     def _jaju(self, rid: str, info: ModelInfo, backend: Backend) -> dict[str, Any]:
         return {"request_id": rid, "ai_generated": True, "model": info.id, "weights_sha256": info.sha256,
@@ -149,14 +160,9 @@ class InferenceService:
             guard = self._guard(p, req.jaju, subject)
             engine_req = req.to_engine(rid)
             engine_req.messages = await guard.prepare(engine_req.messages)
-            hook = guard.watermark_hook()
-            if hook is not None:
-                engine_req.logits_hooks.append(hook)
-            stream, first, backend, info = await self._start(
-                p, req.model, "chat", lambda r, used: r.chat(engine_req, p.tenant_id, key_id=p.key_id, used=used))
-            guard.ran_on(backend, hook is not None)
-            label = guard.label(model=info.id, weights_sha256=info.sha256, jurisdiction=backend.jurisdiction,
-                                request_id=rid)
+            stream, first, backend, info, label = await self._start(
+                p, rid, req.model, "chat", guard, engine_req,
+                lambda r, used: r.chat(engine_req, p.tenant_id, key_id=p.key_id, used=used))
             if req.stream:
                 return Reply(stream=self._chat_sse(p, req, rid, info, backend, started, prompt_text, first, stream,
                                                    guard, label), headers=label.headers())
@@ -238,15 +244,9 @@ class InferenceService:
             guard = self._guard(p, req.jaju, subject)
             engine_req = req.to_engine(rid)
             engine_req.prompt = await guard.prepare_text(engine_req.prompt)
-            hook = guard.watermark_hook()
-            if hook is not None:
-                engine_req.logits_hooks.append(hook)
-            stream, first, backend, info = await self._start(
-                p, req.model, "completion",
+            stream, first, backend, info, label = await self._start(
+                p, rid, req.model, "completion", guard, engine_req,
                 lambda r, used: r.complete(engine_req, p.tenant_id, key_id=p.key_id, used=used))
-            guard.ran_on(backend, hook is not None)
-            label = guard.label(model=info.id, weights_sha256=info.sha256, jurisdiction=backend.jurisdiction,
-                                request_id=rid)
             if req.stream:
                 return Reply(stream=self._complete_sse(p, req, rid, info, backend, started, first, stream, guard,
                                                        label), headers=label.headers())
