@@ -38,6 +38,7 @@ def raw_llama(gguf: Path, threads: int, tokens: int, runs: int) -> dict:
     llm = Llama(model_path=str(gguf), n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
     rates, ttfts = [], []
     for _ in range(runs):
+        llm.reset()  # no prefix reuse between runs: jaju does not cache prompts either
         start = time.perf_counter()
         first = None
         n = 0
@@ -75,10 +76,11 @@ def start_jaju(data_dir: Path, gguf: Path, threads: int) -> tuple[subprocess.Pop
 
 def stream_once(base: str, key: str, tokens: int) -> dict:
     body = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": tokens,
-            "temperature": 0, "stream": True}
+            "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}
     start = time.perf_counter()
     first = None
     n = 0
+    chunks = 0
     with httpx.stream("POST", base + "/v1/chat/completions", json=body, timeout=600,
                       headers={"Authorization": f"Bearer {key}"}) as r:
         for line in r.iter_lines():
@@ -86,11 +88,13 @@ def stream_once(base: str, key: str, tokens: int) -> dict:
                 continue
             chunk = json.loads(line[6:])
             if chunk.get("choices") and chunk["choices"][0]["delta"].get("content"):
-                n += 1
+                chunks += 1
                 if first is None:
                     first = time.perf_counter()
+            if chunk.get("usage"):
+                n = chunk["usage"]["completion_tokens"]  # tokens, not chunks
     end = time.perf_counter()
-    return {"n": n, "ttft": first - start, "decode": end - first, "total": end - start}
+    return {"n": n, "chunks": chunks, "ttft": first - start, "decode": end - first, "total": end - start}
 
 
 def concurrent(base: str, key: str, tokens: int, streams: int) -> float:
@@ -137,7 +141,9 @@ def main() -> None:
             rate = statistics.median((s["n"] - 1) / s["decode"] for s in singles)
             ttft = statistics.median(s["ttft"] for s in singles)
             print(f"jaju API, 1 stream: {rate:.1f} tok/s ({rate / raw['tokens_per_s']:.2f}x raw), "
-                  f"TTFT {ttft*1000:.0f} ms (+{(ttft - raw['ttft_s'])*1000:.0f} ms vs raw)")
+                  f"TTFT {ttft*1000:.0f} ms (+{(ttft - raw['ttft_s'])*1000:.0f} ms vs raw), "
+                  f"{statistics.median(s['chunks'] for s in singles):.0f} content chunks for "
+                  f"{statistics.median(s['n'] for s in singles):.0f} tokens")
             agg = {n: concurrent(base, key, args.tokens, n) for n in (1, 4, 8)}
             for n, v in agg.items():
                 print(f"jaju API, {n} concurrent streams: {v:.1f} tok/s aggregate ({v / agg[1]:.2f}x one stream)")

@@ -28,9 +28,6 @@ from jaju.privacy.restore import StreamRestorer
 from jaju.privacy.service import PrivacyService
 from jaju.privacy.session import Session
 
-# Output is scanned for new PII a sentence at a time while streaming: release text up to the last boundary.
-_BOUNDARY = re.compile(r"[.!?。…\n]|다\s|요\s")
-
 
 @dataclass
 class RequestOptions:
@@ -166,24 +163,35 @@ class RequestGuard:
 
 
 class StreamGuard:
-    """Streaming counterpart of `finish_text`: scans whole sentences, restores split placeholders."""
+    """Streaming counterpart of `finish_text`: output scanned as it streams, placeholders restored.
+
+    The identifiers a policy masks in output (RRN, card and account numbers, passports...) are runs of
+    digits, letters and separators, so only a trailing run that could still grow into one is held back;
+    everything before it is scanned (with the last released characters as context, since recognizers
+    look for words such as 계좌 or 주민번호 before a number) and released at once.
+    """
+
+    CONTEXT = 64
+    MAX_HOLD = 48
 
     def __init__(self, guard: RequestGuard):
         self.guard = guard
         self._pending = ""
+        self._context = ""
         self._restorer = StreamRestorer(guard.session) if guard.session is not None else None
+        self._scan = guard.session is not None and any(
+            guard.policy.action(e, "output") != "allow" for e in (*guard.policy.rules, "*"))
 
     def feed(self, text: str) -> str:
         if self._restorer is None:
             return text
         buf = self._pending + text
-        last = None
-        for last in _BOUNDARY.finditer(buf):
-            pass
-        if last is None:
-            self._pending = buf
-            return ""
-        ready, self._pending = buf[:last.end()], buf[last.end():]
+        if not self._scan:
+            self._pending = ""
+            return self._restorer.feed(buf)
+        hold = _TAIL.search(buf)
+        cut = hold.start() if hold and len(buf) - hold.start() <= self.MAX_HOLD else len(buf)
+        ready, self._pending = buf[:cut], buf[cut:]
         return self._out(ready)
 
     def flush(self) -> str:
@@ -193,8 +201,21 @@ class StreamGuard:
         return self._out(rest) + self._restorer.flush()
 
     def _out(self, text: str) -> str:
+        if not text:
+            return ""
         g = self.guard
-        return self._restorer.feed(g.privacy.scan_output(g.session, text, g.policy)) if text else ""
+        if self._scan:
+            scanned = g.privacy.scan_output(g.session, self._context + text, g.policy)
+            text = scanned[len(self._context):] if scanned.startswith(self._context) else \
+                g.privacy.scan_output(g.session, text, g.policy)
+            self._context = (self._context + text)[-self.CONTEXT:]
+        return self._restorer.feed(text)
+
+
+# A trailing run that may still grow into an identifier: digits with separators, after at most two
+# letters (passports M12345678, IBANs DE89 ...), or a word fragment of up to two letters that may start one.
+_D = "0-9\uFF10-\uFF19"
+_TAIL = re.compile(rf"(?:(?<![A-Za-z])[A-Za-z]{{1,2}})?[{_D}][{_D}A-Za-z./ -]*$|(?<![A-Za-z])[A-Za-z]{{1,2}}$")
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:
