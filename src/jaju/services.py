@@ -11,6 +11,7 @@ from jaju.api.ratelimit import RateLimiter
 from jaju.audit import AuditLog
 from jaju.audit.keys import DeploymentKey
 from jaju.audit.log import load_hmac_secret
+from jaju.audit.retention import AuditLogTarget
 from jaju.compliance.factory import build_compliance_service
 from jaju.compliance.policy import Policy
 from jaju.compliance.retention import SqlTableTarget
@@ -170,7 +171,8 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
     # Loads and validates every policy pack now: a broken pack stops start-up with its file and line.
     compliance = build_compliance_service(settings, db, key, audit, tenants, tokenizer_for, retention_targets=[
         SqlTableTarget(db, StoredCompletion.__table__, kind="content", name="stored_completions"),
-        SqlTableTarget(db, PseudonymEntry.__table__, kind="content", name="privacy_pseudonyms")])
+        SqlTableTarget(db, PseudonymEntry.__table__, kind="content", name="privacy_pseudonyms"),
+        AuditLogTarget(audit)])
     return Services(settings=settings, db=db, key=key, audit=audit, tenants=tenants, keys=keys, usage=usage,
                     metrics=metrics, models=models,
                     ratelimit=RateLimiter(settings.limits.requests_per_minute), keyring=keyring,

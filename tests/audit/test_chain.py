@@ -188,3 +188,32 @@ def test_export_spanning_from_a_later_checkpoint(audit, tmp_path):
     summary = export_tenant(audit, "ten_a", out)
     assert summary["from_seq"] == 11 and summary["events"] == 2
     assert verify_export(out, audit.key.public_pem()).ok
+
+
+def test_log_retention_redacts_and_the_chain_still_verifies(audit, tmp_path):
+    from datetime import timedelta
+
+    from jaju.audit.retention import AuditLogTarget
+    from jaju.store.base import utcnow
+
+    fill(audit)
+    audit.checkpoint()
+    target = AuditLogTarget(audit)
+    assert target.purge("ten_a", utcnow() + timedelta(seconds=1)) == 6
+    report = check(audit)
+    assert report.ok, report.problem
+    assert report.redacted == 6
+    with audit.db.sessions() as s:
+        kept = s.scalars(select(AuditEvent.body).where(AuditEvent.tenant_id == "ten_b")).all()
+    assert all(kept)  # other tenants untouched
+    out = tmp_path / "after.jsonl"
+    export_tenant(audit, "ten_a", out)
+    assert verify_export(out, audit.key.public_pem()).ok
+
+
+def test_content_removed_without_a_retention_record_is_caught(audit):
+    fill(audit)
+    with audit.db.session() as s:
+        s.get(AuditEvent, 3).body = ""
+    report = check(audit)
+    assert not report.ok and report.bad_seq == 3 and "retention record" in report.problem

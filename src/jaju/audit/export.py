@@ -53,7 +53,7 @@ def export_tenant(audit: AuditLog, tenant_id: str, out: Path) -> dict:
                                  .where(AuditEvent.seq >= from_seq, AuditEvent.seq <= to_seq)
                                  .order_by(AuditEvent.seq).execution_options(yield_per=10000))
                 for seq, tid, body, leaf in rows:
-                    if tid == tenant_id:
+                    if tid == tenant_id and body:
                         rec = {"type": "event", "seq": seq, "body": body}
                         count += 1
                     else:

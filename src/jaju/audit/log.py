@@ -17,9 +17,10 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, update
 
 from jaju.audit.chain import GENESIS, checkpoint_message, leaf_hash, link
 from jaju.audit.events import Event, canonical
@@ -89,6 +90,27 @@ class AuditLog:
             self._thread.join(timeout=30)
             self._thread = None
         self.checkpoint()
+
+    def redact_before(self, tenant_id: str, before: datetime) -> int:
+        """Log retention: drop the bodies of a tenant's events older than `before`, keeping their hashes.
+
+        The chain still verifies (links use the stored leaf hashes), and an `audit.redacted` event names
+        the tenant and the last redacted sequence number, so `verify` can tell retention from deletion.
+        """
+        self.flush()
+        with self.db.immediate() as s:
+            self.db.lock_for_write(s, _APPEND_LOCK)
+            through = s.execute(select(func.max(AuditEvent.seq)).where(
+                AuditEvent.tenant_id == tenant_id, AuditEvent.ts < before, AuditEvent.body != "")).scalar()
+            if through is None:
+                return 0
+            result = s.execute(update(AuditEvent).where(
+                AuditEvent.tenant_id == tenant_id, AuditEvent.seq <= through, AuditEvent.body != "")
+                .values(body=""))
+            count = result.rowcount or 0
+        self.append_now(Event(action="audit.redacted", tenant_id=tenant_id,
+                              fields={"through_seq": through, "count": count, "before": before.isoformat()}))
+        return count
 
     def hmac(self, tenant_id: str | None, text: str | bytes) -> str:
         """Keyed digest of content for the trail: proves what was said without keeping it."""

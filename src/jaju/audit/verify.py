@@ -26,6 +26,7 @@ class Report:
 
     ok: bool = True
     events: int = 0
+    redacted: int = 0
     checkpoints: int = 0
     last_seq: int = 0
     problem: str | None = None
@@ -68,21 +69,31 @@ def verify_store(db: Database, public_keys: Iterable[Ed25519PublicKey], batch: i
                 return report.fail(cp.seq, problem)
         by_seq = {cp.seq: cp for cp in cps}
         expected, chain = 1, GENESIS
+        redacted: dict[str | None, int] = {}  # tenant -> highest redacted seq
+        claims: dict[str | None, int] = {}  # tenant -> highest seq an audit.redacted event covers
         rows = conn.execution_options(yield_per=batch).execute(
-            select(AuditEvent.seq, AuditEvent.body, AuditEvent.leaf_hash, AuditEvent.chain_hash)
-            .order_by(AuditEvent.seq))
-        for seq, body, stored_leaf, stored_chain in rows:
+            select(AuditEvent.seq, AuditEvent.body, AuditEvent.leaf_hash, AuditEvent.chain_hash,
+                   AuditEvent.tenant_id, AuditEvent.action).order_by(AuditEvent.seq))
+        for seq, body, stored_leaf, stored_chain, tenant, action in rows:
             if seq != expected:
                 what = "missing (deleted)" if seq > expected else "duplicated or out of order"
                 return report.fail(expected, f"event {expected} is {what}: found event {seq} where {expected} "
                                              "should be")
-            data = body.encode("utf-8")
-            leaf = leaf_hash(data)
-            if leaf != stored_leaf:
-                return report.fail(seq, f"event {seq} was edited: its content no longer matches its hash")
-            if _body_seq(data) != seq:
-                return report.fail(seq, f"event {seq} carries sequence {_body_seq(data)} in its body "
-                                        "(moved or reordered)")
+            if body == "":
+                # Redacted by log retention: the leaf hash stands in for the content.
+                leaf = stored_leaf
+                redacted[tenant] = seq
+                report.redacted += 1
+            else:
+                data = body.encode("utf-8")
+                leaf = leaf_hash(data)
+                if leaf != stored_leaf:
+                    return report.fail(seq, f"event {seq} was edited: its content no longer matches its hash")
+                if _body_seq(data) != seq:
+                    return report.fail(seq, f"event {seq} carries sequence {_body_seq(data)} in its body "
+                                            "(moved or reordered)")
+                if action == "audit.redacted":
+                    claims[tenant] = max(claims.get(tenant, 0), _through(data))
             chain = link(chain, leaf)
             if chain != stored_chain:
                 return report.fail(seq, f"event {seq} does not link to the event before it "
@@ -96,6 +107,10 @@ def verify_store(db: Database, public_keys: Iterable[Ed25519PublicKey], batch: i
             report.events += 1
             expected = seq + 1
         report.last_seq = expected - 1
+        for tenant, seq in redacted.items():
+            if seq > claims.get(tenant, 0):
+                return report.fail(seq, f"event {seq} lost its content without a retention record "
+                                        "(no audit.redacted event covers it)")
         beyond = [cp.seq for cp in cps if cp.seq > report.last_seq]
         if beyond:
             return report.fail(report.last_seq + 1, f"the log ends at event {report.last_seq} but a signed "
@@ -109,6 +124,11 @@ def verify_store(db: Database, public_keys: Iterable[Ed25519PublicKey], batch: i
 
 # In canonical JSON a quote inside a string value is escaped, so an unescaped "seq": is the key itself.
 _SEQ = re.compile(rb'(?<!\\)"seq":(-?\d+)[,}]')
+
+
+def _through(body: bytes) -> int:
+    m = re.search(rb'"through_seq":(\d+)', body)
+    return int(m.group(1)) if m else 0
 
 
 def _body_seq(body: bytes) -> int | None:

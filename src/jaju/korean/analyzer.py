@@ -38,9 +38,8 @@ class KoreanAnalyzer:
         return [Morpheme(t.form, t.tag, t.start, t.len) for t in tokens]
 
     def morphemes_many(self, texts: list[str]) -> list[list[Morpheme]]:
-        with self._lock:
-            results = list(self._kiwi.tokenize(texts))
-        return [[Morpheme(t.form, t.tag, t.start, t.len) for t in toks] for toks in results]
+        # Kiwi's batch call needs worker threads; without them it refuses, so analyse one by one.
+        return [self.morphemes(t) for t in texts]
 
     def sentences(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, text) for each sentence, offsets into the given text."""
