@@ -36,6 +36,7 @@ from jaju.settings import JURISDICTION_CODES, Settings
 from jaju.sovereignty.config import kek_providers
 from jaju.sovereignty.factory import Sovereignty, build_sovereignty
 from jaju.sovereignty.kek import local_providers
+from jaju.sovereignty.stores import TenantStores
 from jaju.sovereignty.keys import KeyService, TenantJurisdictions
 from jaju.store import Database
 from jaju.tenancy.keys import ApiKeyService
@@ -59,6 +60,7 @@ class Services:
     ratelimit: RateLimiter
     keyring: KeyService
     sovereignty: Sovereignty
+    stores: TenantStores
     compliance: ComplianceService
     inference: InferenceService = field(init=False)
     messages: MessageStore = field(init=False)
@@ -68,7 +70,8 @@ class Services:
                                 self.compliance, self.tenant_policy)
         self.sovereignty.transfers.policy = self.allowed_by_policy
         self.sovereignty.transfers.policy_basis = self.basis_by_policy
-        self.messages = MessageStore(self.db, self.keyring)
+        self.stores.may_store = self.may_store
+        self.messages = MessageStore(self.stores, self.keyring)
         self.inference = InferenceService(self.models, self.sovereignty, self.audit, self.usage, self.metrics,
                                           safeguards, self.messages)
 
@@ -87,6 +90,11 @@ class Services:
         processing = self.tenant_policy(tenant_id).processing
         return allowed | set(processing.value) if processing is not None else allowed
 
+    def may_store(self, tenant_id: str, jurisdiction: str) -> bool:
+        """Whether the tenant's packs allow its content to be stored in `jurisdiction`."""
+        storage = self.tenant_policy(tenant_id).storage
+        return storage is None or jurisdiction in storage.value
+
     def basis_by_policy(self, tenant_id: str, to: str) -> str | None:
         """The pack's own basis for a destination (adequacy decisions), for the audit trail."""
         law = self.tenant_policy(tenant_id)
@@ -104,14 +112,14 @@ class Services:
 
     @cached_property
     def privacy(self) -> PrivacyService:
-        return build_privacy_service(self.db, self.korean, self.settings.keys_dir, self.keyring)
+        return build_privacy_service(self.stores, self.korean, self.settings.keys_dir, self.keyring)
 
     @cached_property
     def knowledge(self) -> KnowledgeService:
         e5 = self.models.embeddings
         if not e5.info.loaded:
             e5.load()
-        return build_knowledge_service(self.db, self.korean, self.keyring, self.settings.knowledge,
+        return build_knowledge_service(self.stores, self.korean, self.keyring, self.settings.knowledge,
                                        e5_engine=e5.engine, e5_lock=e5.lock)
 
     @cached_property
@@ -135,6 +143,7 @@ class Services:
                 self.metrics.watch_engine(name, lambda s=scheduler: s.queue_depth, lambda s=scheduler: s.active)
 
     async def aclose(self) -> None:
+        self.stores.dispose()
         await self.sovereignty.aclose()
         await self.models.close()
         self.usage.flush()
@@ -161,7 +170,14 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
     usage = UsageMeter(db)
     sovereignty = build_sovereignty(settings, db, audit, config_file=settings.source_file)
     keks = {**local_providers(settings.keys_dir, known), **kek_providers(sovereignty.jurisdictions)}
-    keyring = KeyService(db, TenantJurisdictions(db), keks)
+    home_of = TenantJurisdictions(db)
+    keyring = KeyService(db, home_of, keks)
+    main_url = settings.effective_database_url
+    stores = TenantStores(db, settings.jurisdiction,
+                          {code: db if j.database_url == main_url else Database(j.database_url)
+                           for code, j in sovereignty.jurisdictions.by_code.items()}, home_of)
+    if migrate:
+        stores.migrate()
     models = ModelRegistry(settings, db)
 
     def tokenizer_for(model: str):
@@ -170,10 +186,10 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
 
     # Loads and validates every policy pack now: a broken pack stops start-up with its file and line.
     compliance = build_compliance_service(settings, db, key, audit, tenants, tokenizer_for, retention_targets=[
-        SqlTableTarget(db, StoredCompletion.__table__, kind="content", name="stored_completions"),
-        SqlTableTarget(db, PseudonymEntry.__table__, kind="content", name="privacy_pseudonyms"),
+        SqlTableTarget(stores, StoredCompletion.__table__, kind="content", name="stored_completions"),
+        SqlTableTarget(stores, PseudonymEntry.__table__, kind="content", name="privacy_pseudonyms"),
         AuditLogTarget(audit)])
     return Services(settings=settings, db=db, key=key, audit=audit, tenants=tenants, keys=keys, usage=usage,
                     metrics=metrics, models=models,
                     ratelimit=RateLimiter(settings.limits.requests_per_minute), keyring=keyring,
-                    sovereignty=sovereignty, compliance=compliance)
+                    sovereignty=sovereignty, stores=stores, compliance=compliance)

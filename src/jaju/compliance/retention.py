@@ -148,7 +148,7 @@ class SqlTableTarget:
         self._time = table.c[time_column]
 
     def purge(self, tenant_id: str, before: datetime) -> int:
-        with self.db.session() as s:
+        with self.db.for_tenant(tenant_id).session() as s:  # the tenant's own jurisdiction's store
             result = s.execute(sa.delete(self.table).where(self._tenant == tenant_id, self._time < before))
             return result.rowcount or 0
 

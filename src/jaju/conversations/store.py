@@ -37,7 +37,7 @@ class MessageStore:
         payload = json.dumps({"messages": messages, "reply": reply, "metadata": metadata or {}},
                              ensure_ascii=False).encode("utf-8")
         blob = self.cipher.encrypt(tenant_id, payload, subject=subject, aad=_aad(completion_id))
-        with self.db.session() as s:
+        with self.db.for_tenant(tenant_id).session() as s:
             s.add(StoredCompletion(id=completion_id, tenant_id=tenant_id, subject=subject, model=model, payload=blob))
 
     def _open(self, row: StoredCompletion) -> dict[str, Any]:
@@ -47,7 +47,7 @@ class MessageStore:
                 "messages": data["messages"], "reply": data["reply"]}
 
     def get(self, tenant_id: str, completion_id: str) -> dict[str, Any]:
-        with self.db.sessions() as s:
+        with self.db.for_tenant(tenant_id).sessions() as s:
             row = s.get(StoredCompletion, completion_id)
         if row is None or row.tenant_id != tenant_id:
             raise ApiError(404, f"No stored completion {completion_id!r}.", code="not_found", param="completion_id")
@@ -55,7 +55,7 @@ class MessageStore:
 
     def list(self, tenant_id: str, limit: int = 20, after: str | None = None) -> list[dict[str, Any]]:
         q = select(StoredCompletion).where(StoredCompletion.tenant_id == tenant_id)
-        with self.db.sessions() as s:
+        with self.db.for_tenant(tenant_id).sessions() as s:
             if after:
                 anchor = s.get(StoredCompletion, after)
                 if anchor is None or anchor.tenant_id != tenant_id:
@@ -65,7 +65,7 @@ class MessageStore:
         return [self._open(r) for r in rows]
 
     def delete(self, tenant_id: str, completion_id: str) -> bool:
-        with self.db.session() as s:
+        with self.db.for_tenant(tenant_id).session() as s:
             row = s.get(StoredCompletion, completion_id)
             if row is None or row.tenant_id != tenant_id:
                 raise ApiError(404, f"No stored completion {completion_id!r}.", code="not_found",
@@ -75,14 +75,14 @@ class MessageStore:
 
     # --- data subjects (SubjectDataProvider) -------------------------------------------------
     def export(self, tenant_id: str, subject: str) -> dict[str, Any]:
-        with self.db.sessions() as s:
+        with self.db.for_tenant(tenant_id).sessions() as s:
             rows = s.scalars(select(StoredCompletion).where(StoredCompletion.tenant_id == tenant_id,
                                                             StoredCompletion.subject == subject)
                              .order_by(StoredCompletion.created_at)).all()
         return {"completions": [self._open(r) for r in rows]}
 
     def erase(self, tenant_id: str, subject: str) -> int:
-        with self.db.session() as s:
+        with self.db.for_tenant(tenant_id).session() as s:
             result = s.execute(delete(StoredCompletion).where(StoredCompletion.tenant_id == tenant_id,
                                                               StoredCompletion.subject == subject))
         return result.rowcount or 0
@@ -90,7 +90,7 @@ class MessageStore:
     # --- retention ----------------------------------------------------------------------------
     def expire(self, tenant_id: str, before: datetime) -> int:
         """Delete the tenant's stored completions created before `before`; returns how many."""
-        with self.db.session() as s:
+        with self.db.for_tenant(tenant_id).session() as s:
             result = s.execute(delete(StoredCompletion).where(StoredCompletion.tenant_id == tenant_id,
                                                               StoredCompletion.created_at < before))
         return result.rowcount or 0

@@ -47,7 +47,7 @@ class IndexLoader:
 
     def load(self, tenant_id: str, kb_id: str, version: int) -> KbIndex:
         """A fresh index of every document in the knowledge base."""
-        with self.db.session() as s:
+        with self.db.for_tenant(tenant_id).session() as s:
             stored = s.scalar(select(KnowledgeBase.version).where(KnowledgeBase.id == kb_id))
             index = KbIndex(self.dim, stored if stored is not None else version)
             docs = s.scalars(select(KnowledgeDocument).where(KnowledgeDocument.kb_id == kb_id,
@@ -58,7 +58,7 @@ class IndexLoader:
 
     def sync(self, tenant_id: str, kb_id: str, index: KbIndex, version: int) -> None:
         """Apply what other processes changed: drop deleted documents, load new ones."""
-        with self.db.session() as s:
+        with self.db.for_tenant(tenant_id).session() as s:
             stored = s.scalar(select(KnowledgeBase.version).where(KnowledgeBase.id == kb_id))
             current = set(s.scalars(select(KnowledgeDocument.id).where(KnowledgeDocument.kb_id == kb_id)).all())
             for doc_id in set(index.docs) - current:
@@ -74,7 +74,7 @@ class IndexLoader:
         """Decrypt the text of the chosen chunks and describe where each came from."""
         if not scored:
             return []
-        with self.db.session() as s:
+        with self.db.for_tenant(tenant_id).session() as s:
             rows = {r.id: r for r in s.scalars(select(KnowledgeChunk).where(
                 KnowledgeChunk.id.in_([h.chunk_id for _, h, _ in scored]))).all()}
         hits = []

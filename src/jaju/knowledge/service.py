@@ -103,7 +103,7 @@ class KnowledgeService:
                                    "embedding_model": self.embedder.model_id, "terms": self.terms.name},
                            version=0)
         try:
-            with self.db.session() as s:
+            with self.db.for_tenant(tenant_id).session() as s:
                 if s.get(Tenant, tenant_id) is None:
                     raise KnowledgeNotFound(f"Tenant {tenant_id} does not exist.")
                 s.add(kb)
@@ -113,7 +113,7 @@ class KnowledgeService:
         return KbInfo(kb.id, tenant_id, kb.name, kb.description, 0, kb.created_at)
 
     def list_kbs(self, tenant_id: str) -> list[KbInfo]:
-        with self.db.session() as s:
+        with self.db.for_tenant(tenant_id).session() as s:
             kbs = s.scalars(select(KnowledgeBase).where(KnowledgeBase.tenant_id == tenant_id)
                             .order_by(KnowledgeBase.created_at, KnowledgeBase.id)).all()
             counts = self._doc_counts(s, [kb.id for kb in kbs])
@@ -121,18 +121,21 @@ class KnowledgeService:
                 for kb in kbs]
 
     def get_kb(self, tenant_id: str, kb_id: str) -> KbInfo:
-        with self.db.session() as s:
+        with self.db.for_tenant(tenant_id).session() as s:
             kb = self._kb(s, tenant_id, kb_id)
             count = self._doc_counts(s, [kb.id]).get(kb.id, 0)
         return KbInfo(kb.id, kb.tenant_id, kb.name, kb.description, count, kb.created_at)
 
     def find_kb(self, ref: str, tenant_id: str | None = None) -> KbInfo:
         """An operator's lookup (CLI): a knowledge base by id, or by name within a tenant."""
-        with self.db.session() as s:
-            query = select(KnowledgeBase).where((KnowledgeBase.id == ref) | (KnowledgeBase.name == ref))
-            if tenant_id is not None:
-                query = query.where(KnowledgeBase.tenant_id == tenant_id)
-            found = s.scalars(query).all()
+        query = select(KnowledgeBase).where((KnowledgeBase.id == ref) | (KnowledgeBase.name == ref))
+        if tenant_id is not None:
+            query = query.where(KnowledgeBase.tenant_id == tenant_id)
+        stores = [self.db.for_tenant(tenant_id)] if tenant_id is not None else self.db.all()
+        found = []
+        for store in stores:
+            with store.session() as s:
+                found.extend(s.scalars(query).all())
         if not found:
             raise KnowledgeNotFound(f"No knowledge base {ref!r}" + (f" for tenant {tenant_id}." if tenant_id else "."))
         if len(found) > 1:
@@ -140,7 +143,7 @@ class KnowledgeService:
         return self.get_kb(found[0].tenant_id, found[0].id)
 
     def delete_kb(self, tenant_id: str, kb_id: str) -> None:
-        with self._kb_lock(kb_id), self.db.session() as s:
+        with self._kb_lock(kb_id), self.db.for_tenant(tenant_id).session() as s:
             kb = self._kb(s, tenant_id, kb_id)
             doc_ids = select(KnowledgeDocument.id).where(KnowledgeDocument.kb_id == kb.id)
             s.execute(delete(KnowledgeChunk).where(KnowledgeChunk.document_id.in_(doc_ids)))
@@ -173,7 +176,7 @@ class KnowledgeService:
         doc_id = _new_id("doc")
         enc = self.cipher.encrypt
         with self._kb_lock(kb_id):
-            with self.db.session() as s:
+            with self.db.for_tenant(tenant_id).session() as s:
                 kb = self._kb(s, tenant_id, kb_id)
                 dup = s.scalar(select(KnowledgeDocument.id).where(KnowledgeDocument.kb_id == kb_id,
                                                                   KnowledgeDocument.sha256 == p.sha256))
@@ -219,19 +222,19 @@ class KnowledgeService:
                 "sha256": p.sha256, "subject": subject, "labels": labels, "created_at": int(created.timestamp())}
 
     def list_documents(self, tenant_id: str, kb_id: str) -> list[dict]:
-        with self.db.session() as s:
+        with self.db.for_tenant(tenant_id).session() as s:
             self._kb(s, tenant_id, kb_id)
             docs = s.scalars(select(KnowledgeDocument).where(KnowledgeDocument.kb_id == kb_id)
                              .order_by(KnowledgeDocument.created_at, KnowledgeDocument.id)).all()
         return [self.doc_dict(d) for d in docs]
 
     def get_document(self, tenant_id: str, kb_id: str, doc_id: str) -> dict:
-        with self.db.session() as s:
+        with self.db.for_tenant(tenant_id).session() as s:
             return self.doc_dict(self._doc(s, tenant_id, kb_id, doc_id))
 
     def delete_document(self, tenant_id: str, kb_id: str, doc_id: str) -> None:
         with self._kb_lock(kb_id):
-            with self.db.session() as s:
+            with self.db.for_tenant(tenant_id).session() as s:
                 doc = self._doc(s, tenant_id, kb_id, doc_id)
                 s.execute(delete(KnowledgeChunk).where(KnowledgeChunk.document_id == doc.id))
                 s.delete(doc)
@@ -240,7 +243,7 @@ class KnowledgeService:
 
     def erase_subject(self, tenant_id: str, subject: str) -> int:
         """Delete every document of the tenant tagged with this data subject; returns how many."""
-        with self.db.session() as s:
+        with self.db.for_tenant(tenant_id).session() as s:
             found = s.execute(select(KnowledgeDocument.kb_id, KnowledgeDocument.id).where(
                 KnowledgeDocument.tenant_id == tenant_id, KnowledgeDocument.subject == subject)).all()
         for kb_id, doc_id in found:
@@ -257,7 +260,7 @@ class KnowledgeService:
         if not query.strip():
             raise KnowledgeError("The search query is empty.")
         k = top_k or self.settings.top_k
-        with self.db.session() as s:
+        with self.db.for_tenant(tenant_id).session() as s:
             kbs = [self._kb(s, tenant_id, kb_id) for kb_id in dict.fromkeys(kb_ids)]
             versions = {kb.id: kb.version for kb in kbs}
         terms = self.terms.terms(query) if mode != "dense" else None

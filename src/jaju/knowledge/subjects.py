@@ -19,7 +19,7 @@ class KnowledgeSubjectData:
         self.knowledge = knowledge
 
     def export(self, tenant_id: str, subject: str) -> dict[str, Any]:
-        with self.knowledge.db.sessions() as s:
+        with self.knowledge.db.for_tenant(tenant_id).sessions() as s:
             docs = s.scalars(select(KnowledgeDocument).where(KnowledgeDocument.tenant_id == tenant_id,
                                                              KnowledgeDocument.subject == subject)).all()
             return {"documents": [self.knowledge.doc_dict(d) for d in docs]}

@@ -47,7 +47,7 @@ class PseudonymVault:
             return Session(tenant_id, "", subject)
         conv = self.conversation_digest(tenant_id, conversation_key)
         session = Session(tenant_id, conv, subject)
-        with self._db.session() as s:
+        with self._db.for_tenant(tenant_id).session() as s:
             rows = s.execute(select(PseudonymEntry).where(PseudonymEntry.tenant_id == tenant_id,
                                                           PseudonymEntry.conversation == conv)).scalars().all()
         for row in rows:
@@ -61,7 +61,7 @@ class PseudonymVault:
             session.new.clear()
             return
         subject_digest = self.subject_digest(session.tenant_id, session.subject) if session.subject else None
-        with self._db.session() as s:
+        with self._db.for_tenant(session.tenant_id).session() as s:
             for e in session.new:
                 blob = self._cipher.encrypt(session.tenant_id, e.value.encode("utf-8"), subject=session.subject,
                                             aad=_aad(session.conversation, e.placeholder))
@@ -77,7 +77,7 @@ class PseudonymVault:
     def export(self, tenant_id: str, subject: str) -> dict[str, Any]:
         """Every vault value tagged to the subject, grouped by entity type."""
         digest = self.subject_digest(tenant_id, subject)
-        with self._db.session() as s:
+        with self._db.for_tenant(tenant_id).session() as s:
             rows = s.execute(select(PseudonymEntry).where(PseudonymEntry.tenant_id == tenant_id,
                                                           PseudonymEntry.subject_digest == digest)
                              .order_by(PseudonymEntry.id)).scalars().all()
@@ -88,7 +88,7 @@ class PseudonymVault:
     def erase(self, tenant_id: str, subject: str) -> int:
         """Delete the subject's vault rows; returns how many."""
         digest = self.subject_digest(tenant_id, subject)
-        with self._db.session() as s:
+        with self._db.for_tenant(tenant_id).session() as s:
             result = s.execute(delete(PseudonymEntry).where(PseudonymEntry.tenant_id == tenant_id,
                                                             PseudonymEntry.subject_digest == digest))
         return int(result.rowcount or 0)

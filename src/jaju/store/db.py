@@ -108,3 +108,10 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    # A single store holds every tenant's content; TenantStores answers the same calls per jurisdiction.
+    def for_tenant(self, tenant_id: str) -> Database:
+        return self
+
+    def all(self) -> list[Database]:
+        return [self]
