@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from jaju import __version__
-from jaju.api import admin, compliance, errors, health, knowledge, openai, privacy
+from jaju.api import admin, compliance, console, errors, health, knowledge, openai, privacy
 from jaju.api.middleware import BodyLimit, RequestMetrics
 from jaju.services import Services, build_services
 from jaju.settings import Settings
 
 log = logging.getLogger("jaju")
-ROUTERS = (openai.router, privacy.router, knowledge.router, compliance.router, admin.router, health.router)
+ROUTERS = (openai.router, privacy.router, knowledge.router, compliance.router, admin.router, health.router,
+           console.router)
 
 
 async def _every(seconds: float, job, services: Services) -> None:
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.mount("/console/static", console.static_files(), name="console-static")
     app.add_middleware(RequestMetrics, metrics=services.metrics)
     limits = services.settings.limits
     app.add_middleware(BodyLimit, limit=limits.max_body_bytes, upload_limit=limits.max_upload_bytes,

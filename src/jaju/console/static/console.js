@@ -1,0 +1,230 @@
+// jaju console: a thin client of the same public API partners use (no private endpoints).
+"use strict";
+
+const I18N = {
+  ko: {
+    "tab.chat": "대화", "tab.models": "모델", "tab.admin": "관리", "lang": "English",
+    "login.label": "API 키", "login.connect": "연결", "login.ok": "연결됨 · 관할 {who}",
+    "login.bad": "키를 확인해 주세요: {error}",
+    "chat.model": "모델", "chat.store": "대화 보관 (store)", "chat.placeholder": "질문을 입력하세요",
+    "chat.send": "보내기", "chat.meta": "AI 생성 · {model} · 관할 {jurisdiction} · sha256 {sha}",
+    "models.id": "모델", "models.kind": "종류", "models.jurisdiction": "관할", "models.license": "라이선스",
+    "admin.tenants": "테넌트", "admin.tenantName": "기관 이름", "admin.create": "만들기", "admin.name": "이름",
+    "admin.status": "상태", "admin.keys": "API 키", "admin.issue": "발급", "admin.tenant": "테넌트",
+    "admin.scopes": "범위", "admin.revoked": "폐기", "admin.revoke": "폐기하기", "admin.usage": "사용량",
+    "admin.day": "날짜", "admin.requests": "요청", "admin.tokens": "토큰", "admin.audit": "감사 기록",
+    "admin.verify": "무결성 검증", "admin.secret": "새 키 (지금 한 번만 보입니다): {secret}",
+    "audit.ok": "정상: 이벤트 {events}개, 서명된 체크포인트 {checkpoints}개",
+    "audit.bad": "변조 발견: {problem}",
+  },
+  en: {
+    "tab.chat": "Chat", "tab.models": "Models", "tab.admin": "Admin", "lang": "한국어",
+    "login.label": "API key", "login.connect": "Connect", "login.ok": "Connected · jurisdiction {who}",
+    "login.bad": "Check the key: {error}",
+    "chat.model": "Model", "chat.store": "Keep conversation (store)", "chat.placeholder": "Ask something",
+    "chat.send": "Send", "chat.meta": "AI-generated · {model} · jurisdiction {jurisdiction} · sha256 {sha}",
+    "models.id": "Model", "models.kind": "Kind", "models.jurisdiction": "Jurisdiction", "models.license": "Licence",
+    "admin.tenants": "Tenants", "admin.tenantName": "Organisation name", "admin.create": "Create", "admin.name": "Name",
+    "admin.status": "Status", "admin.keys": "API keys", "admin.issue": "Issue", "admin.tenant": "Tenant",
+    "admin.scopes": "Scopes", "admin.revoked": "Revoked", "admin.revoke": "Revoke", "admin.usage": "Usage",
+    "admin.day": "Day", "admin.requests": "Requests", "admin.tokens": "Tokens", "admin.audit": "Audit trail",
+    "admin.verify": "Verify integrity", "admin.secret": "New key (shown only now): {secret}",
+    "audit.ok": "Intact: {events} events, {checkpoints} signed checkpoints",
+    "audit.bad": "Tampering found: {problem}",
+  },
+};
+
+const state = { lang: localStorage.getItem("jaju.lang") || "ko", key: sessionStorage.getItem("jaju.key") || "",
+                models: [], history: [], status: {} };
+const $ = (sel) => document.querySelector(sel);
+
+function t(id, vars = {}) {
+  return (I18N[state.lang][id] || id).replace(/\{(\w+)\}/g, (_, k) => (k in vars ? vars[k] : ""));
+}
+
+function applyLanguage() {
+  document.documentElement.lang = state.lang;
+  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+  $("#lang").textContent = t("lang");
+  for (const [sel, [id, vars]] of Object.entries(state.status)) $(sel).textContent = t(id, vars);
+  showNotice();
+}
+
+function say(sel, id, vars, ok) {
+  state.status[sel] = [id, vars];  // remembered, so switching language re-renders it
+  $(sel).textContent = t(id, vars);
+  $(sel).className = ok ? "status ok" : "status bad";
+}
+
+async function api(path, options = {}) {
+  const headers = { Authorization: `Bearer ${state.key}`, ...(options.body ? { "Content-Type": "application/json" } : {}) };
+  const r = await fetch(path, { ...options, headers });
+  if (!r.ok) {
+    let message = r.statusText;
+    try { message = (await r.json()).error.message; } catch (_) { /* not JSON */ }
+    throw new Error(message);
+  }
+  return r;
+}
+
+function cell(row, text, cls) {
+  const td = document.createElement("td");
+  td.textContent = text == null ? "" : String(text);
+  if (cls) td.className = cls;
+  row.appendChild(td);
+  return td;
+}
+
+function fill(tableSel, rows, render) {
+  const body = $(`${tableSel} tbody`);
+  body.replaceChildren();
+  rows.forEach((item) => { const tr = document.createElement("tr"); render(tr, item); body.appendChild(tr); });
+}
+
+function showNotice() {
+  const m = state.models.find((x) => x.id === $("#model").value);
+  const notices = m && m.jaju && m.jaju.notices ? m.jaju.notices[state.lang] || m.jaju.notices.en || [] : [];
+  $("#notice").textContent = notices.join(" ");
+}
+
+async function connect() {
+  state.key = $("#key").value.trim();
+  sessionStorage.setItem("jaju.key", state.key);
+  try {
+    const models = await (await api("/v1/models")).json();
+    state.models = models.data;
+    const chatModels = state.models.filter((m) => !m.jaju || m.jaju.kind !== "embedding");
+    $("#model").replaceChildren(...chatModels.map((m) => new Option(`${m.id} (${m.jaju.jurisdiction})`, m.id)));
+    fill("#model-table", state.models, (tr, m) => {
+      cell(tr, m.id); cell(tr, m.jaju.kind); cell(tr, m.jaju.jurisdiction); cell(tr, m.jaju.license);
+      cell(tr, m.jaju.sha256, "hash");
+    });
+    let who = "";
+    try {
+      const policy = await (await api("/v1/policy")).json();
+      who = `${policy.jurisdiction} (${(policy.packs || []).join(", ")})`;
+    } catch (_) { /* a key without the policy route still chats */ }
+    say("#login-status", "login.ok", { who }, true);
+    showNotice();
+    await loadAdmin();
+  } catch (e) {
+    say("#login-status", "login.bad", { error: e.message }, false);
+  }
+}
+
+async function loadAdmin() {
+  let tenants;
+  try { tenants = (await (await api("/admin/tenants")).json()).data; } catch (_) { $("#admin-tab").hidden = true; return; }
+  $("#admin-tab").hidden = false;
+  fill("#tenant-table", tenants, (tr, x) => { cell(tr, x.id); cell(tr, x.name); cell(tr, x.jurisdiction); cell(tr, x.status); });
+  $("#key-tenant").replaceChildren(...tenants.map((x) => new Option(x.name, x.id)));
+  const keys = (await (await api("/admin/keys")).json()).data;
+  fill("#key-table", keys, (tr, k) => {
+    cell(tr, k.id); cell(tr, k.tenant_id); cell(tr, k.scopes.join(", ")); cell(tr, k.revoked_at || "");
+    const td = cell(tr, "");
+    if (!k.revoked_at) {
+      const b = document.createElement("button");
+      b.textContent = t("admin.revoke");
+      b.onclick = async () => { await api(`/admin/keys/${k.id}`, { method: "DELETE" }); loadAdmin(); };
+      td.appendChild(b);
+    }
+  });
+  const usage = (await (await api("/admin/usage")).json()).data;
+  fill("#usage-table", usage, (tr, u) => {
+    cell(tr, u.day); cell(tr, u.tenant_id); cell(tr, u.model); cell(tr, u.requests);
+    cell(tr, u.prompt_tokens + u.completion_tokens);
+  });
+}
+
+function addMessage(role, text) {
+  const div = document.createElement("div");
+  div.className = `msg ${role}`;
+  div.textContent = text;
+  $("#log").appendChild(div);
+  $("#log").scrollTop = $("#log").scrollHeight;
+  return div;
+}
+
+async function ask(event) {
+  event.preventDefault();
+  const text = $("#prompt").value.trim();
+  if (!text) return;
+  $("#prompt").value = "";
+  state.history.push({ role: "user", content: text });
+  addMessage("user", text);
+  const out = addMessage("assistant", "");
+  $("#send").disabled = true;
+  let answer = "";
+  let label = null;
+  try {
+    const r = await api("/v1/chat/completions", { method: "POST", body: JSON.stringify({
+      model: $("#model").value, messages: state.history, stream: true, store: $("#store").checked, max_tokens: 256 }) });
+    const reader = r.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      const lines = buffer.split("\n");
+      buffer = lines.pop();
+      for (const line of lines) {
+        if (!line.startsWith("data: {")) continue;
+        const chunk = JSON.parse(line.slice(6));
+        if (chunk.error) throw new Error(chunk.error.message);
+        const delta = chunk.choices && chunk.choices[0] ? chunk.choices[0].delta : {};
+        if (delta.content) { answer += delta.content; out.textContent = answer; }
+        if (chunk.jaju) label = chunk.jaju;
+      }
+    }
+    state.history.push({ role: "assistant", content: answer });
+    if (label) {
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = t("chat.meta", { model: label.model, jurisdiction: label.jurisdiction,
+                                           sha: (label.weights_sha256 || "").slice(0, 12) });
+      out.appendChild(meta);
+    }
+  } catch (e) {
+    out.textContent = `⚠ ${e.message}`;
+    out.classList.add("bad");
+  } finally {
+    $("#send").disabled = false;
+  }
+}
+
+async function verifyAudit() {
+  const r = await (await api("/admin/audit/verify", { method: "POST" })).json();
+  say("#audit-status", r.ok ? "audit.ok" : "audit.bad", r, r.ok);
+}
+
+document.querySelectorAll(".tab").forEach((b) => b.addEventListener("click", () => {
+  document.querySelectorAll(".tab").forEach((x) => x.classList.toggle("active", x === b));
+  document.querySelectorAll(".panel").forEach((p) => { p.hidden = p.id !== b.dataset.tab; });
+  if (b.dataset.tab === "admin") loadAdmin();  // fresh usage and keys each time the tab opens
+}));
+$("#lang").addEventListener("click", () => {
+  state.lang = state.lang === "ko" ? "en" : "ko";
+  localStorage.setItem("jaju.lang", state.lang);
+  applyLanguage();
+});
+$("#connect").addEventListener("click", connect);
+$("#ask").addEventListener("submit", ask);
+$("#model").addEventListener("change", showNotice);
+$("#verify").addEventListener("click", verifyAudit);
+$("#new-tenant").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  await api("/admin/tenants", { method: "POST", body: JSON.stringify({ name: $("#tenant-name").value, jurisdiction: $("#tenant-j").value }) });
+  $("#tenant-name").value = "";
+  loadAdmin();
+});
+$("#new-key").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const k = await (await api("/admin/keys", { method: "POST", body: JSON.stringify({ tenant: $("#key-tenant").value }) })).json();
+  $("#new-secret").textContent = t("admin.secret", { secret: k.secret });
+  loadAdmin();
+});
+$("#key").value = state.key;
+applyLanguage();
+if (state.key) connect();
