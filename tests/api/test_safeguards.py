@@ -52,8 +52,8 @@ async def test_streamed_reply_is_restored(api, services, recorded):
             "model": MODEL, "max_tokens": 30, "temperature": 0, "stream": True,
             "messages": [{"role": "user", "content": text}]}) as r:
         lines = [line async for line in r.aiter_lines() if line.startswith("data: {")]
-    content = "".join(json.loads(l[6:])["choices"][0]["delta"].get("content") or ""
-                      for l in lines if json.loads(l[6:]).get("choices"))
+    content = "".join(json.loads(ln[6:])["choices"][0]["delta"].get("content") or ""
+                      for ln in lines if json.loads(ln[6:]).get("choices"))
     assert "김민수" not in json.dumps(recorded[-1], ensure_ascii=False)
     assert "[PERSON_" not in content
 

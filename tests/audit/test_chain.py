@@ -172,7 +172,7 @@ def test_export_verifies_with_public_key_alone(audit, tmp_path):
     assert not bad.ok and bad.bad_seq == 5  # the first checkpoint after the edit
 
     dropped = tmp_path / "c.jsonl"
-    dropped.write_text("\n".join(l for l in lines if '"seq": 4,' not in l) + "\n", encoding="utf-8")
+    dropped.write_text("\n".join(ln for ln in lines if '"seq": 4,' not in ln) + "\n", encoding="utf-8")
     assert not verify_export(dropped, pem).ok
 
     other = DeploymentKey.load_or_create(tmp_path / "other")
@@ -180,7 +180,7 @@ def test_export_verifies_with_public_key_alone(audit, tmp_path):
 
 
 def test_export_spanning_from_a_later_checkpoint(audit, tmp_path):
-    for i in range(10):
+    for _ in range(10):
         audit.append(Event(action="x", tenant_id="ten_b"))
     assert audit.checkpoint() == 10
     fill(audit, 4)

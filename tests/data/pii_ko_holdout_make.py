@@ -7,7 +7,6 @@ Run `python tests/data/pii_ko_holdout_make.py`; the output is committed and scor
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import pii_ko_generate as g

@@ -41,7 +41,7 @@ async def test_many_clients_are_all_served(engine):
 async def test_disconnect_frees_the_engine_at_once(engine):
     stream = engine.chat(request("한국의 역사를 길게 설명해 주세요.", 400))
     got = 0
-    async for d in stream:
+    async for _ in stream:
         got += 1
         if got == 3:
             break
@@ -59,7 +59,7 @@ async def test_slow_reader_does_not_stall_others(engine):
 
     async def slow_reader() -> int:
         n = 0
-        async for d in engine.chat(request("서울에 대해 설명해 주세요.", 30)):
+        async for _ in engine.chat(request("서울에 대해 설명해 주세요.", 30)):
             n += 1
             if n == 1:
                 await fast_done.wait()  # stop reading until the other stream has finished
