@@ -30,6 +30,10 @@ class EngineSettings(BaseModel):
     # Requests waiting for a free sequence slot before new ones get 429.
     max_queue: int = Field(64, ge=0, le=100000)
     max_tokens_default: int = Field(512, ge=1)
+    # Reuse a free slot's KV for a request that starts with the same tokens (multi-turn chats skip
+    # re-reading their history). Off by default: decoding fewer tokens at once changes the low bits of
+    # the logits, so a reused prefix can flip a near-tie and the same request may not reproduce exactly.
+    prompt_cache: bool = False
     embedding_threads: int = Field(1, ge=1, le=512)
 
 

@@ -71,3 +71,23 @@ async def test_slow_reader_does_not_stall_others(engine):
     assert fast > 0 and not slow.done()
     fast_done.set()
     assert await slow > 1
+
+
+async def test_repeated_prefix_is_reused(engine, monkeypatch):
+    monkeypatch.setattr(engine.scheduler, "prompt_cache", True)
+    engine.scheduler.clear_cache()
+    history = [{"role": "user", "content": "한국의 사계절에 대해 한 문장씩 설명해 주세요."}]
+
+    async def answer(messages) -> str:
+        req = ChatRequest(model=MODEL, messages=messages, sampling=SamplingParams(max_tokens=16, temperature=0))
+        return "".join([d.text async for d in engine.chat(req)])
+
+    assert await answer(history)
+    before = engine.scheduler.prompt_tokens_reused
+    again = await answer(history)
+    assert again  # (not necessarily identical: see EngineSettings.prompt_cache)
+    assert engine.scheduler.prompt_tokens_reused - before > 20
+    follow_up = history + [{"role": "assistant", "content": again}, {"role": "user", "content": "겨울만 더 자세히."}]
+    before = engine.scheduler.prompt_tokens_reused
+    assert await answer(follow_up)
+    assert engine.scheduler.prompt_tokens_reused > before  # the next turn reads only what is new

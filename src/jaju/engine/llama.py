@@ -77,7 +77,8 @@ class LlamaEngine:
             self.template = ChatTemplate(source, self._token_text(llama_cpp.llama_vocab_bos(self._vocab)),
                                          self._token_text(llama_cpp.llama_vocab_eos(self._vocab)))
         self.scheduler = Scheduler(model, ctx, n_ctx=n_ctx, parallel=s.parallel, batch_size=s.batch_size,
-                                   max_queue=s.max_queue, per_seq_ctx=per_seq, on_token=self._on_token)
+                                   max_queue=s.max_queue, per_seq_ctx=per_seq, on_token=self._on_token,
+                                   prompt_cache=s.prompt_cache)
         self.info.loaded = True
 
     async def close(self) -> None:

@@ -5,7 +5,8 @@ slot is free and its KV-cache reservation (prompt + max new tokens) fits. Each d
 last token of every generating sequence plus a budgeted chunk of any prompt still being read, so a long
 prompt never stalls running streams. Tokens leave through a callback that must not block (the API side
 puts them on an asyncio queue), so one slow reader cannot hold up the others. A cancelled sequence is
-dropped before the next decode and its KV cells and slot are freed at once.
+dropped before the next decode and its slot is free at once; its KV cells are free for reuse or
+eviction (the optional prompt cache keeps them for a request with the same prefix).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class Scheduler:
     """Owns the llama.cpp context and its decode loop on one thread."""
 
     def __init__(self, model, ctx, *, n_ctx: int, parallel: int, batch_size: int, max_queue: int,
-                 per_seq_ctx: int, on_token: Callable[[], None] | None = None):
+                 per_seq_ctx: int, on_token: Callable[[], None] | None = None, prompt_cache: bool = False):
         self._model = model
         self._vocab = llama_cpp.llama_model_get_vocab(model)
         self._ctx = ctx
@@ -80,6 +81,9 @@ class Scheduler:
         self._pending: deque[Sequence] = deque()
         self._active: list[Sequence] = []
         self._reserved = 0
+        self._cache: dict[int, list[int]] = {}  # free slot -> tokens its KV still holds, oldest first
+        self.prompt_tokens_reused = 0
+        self.prompt_cache = prompt_cache
         self._cv = threading.Condition()
         self._stopping = False
         self._on_token = on_token
@@ -180,12 +184,58 @@ class Scheduler:
     def _admit(self) -> None:
         while self._pending and self._free_slots:
             seq = self._pending[0]
-            if self._reserved + seq.reserve > self.n_ctx and self._active:
+            # A seeded request prefills afresh: reusing cached KV changes the batch shapes, and with them
+            # the last bits of the logits, so a seed would no longer reproduce its sample exactly.
+            slot, reuse = self._best_slot(seq.prompt if self.prompt_cache and seq.sampling.seed is None else [])
+            while self._reserved + seq.reserve + self._cached_cells(keep=slot) > self.n_ctx and self._evict(keep=slot):
+                pass
+            if self._reserved + seq.reserve + self._cached_cells(keep=slot) > self.n_ctx and self._active:
                 return  # wait for KV room; an idle engine always admits (reserve is capped per request)
             self._pending.popleft()
-            seq.slot = self._free_slots.pop()
+            self._free_slots.remove(slot)
+            self._take(slot, seq, reuse)
             self._reserved += seq.reserve
             self._active.append(seq)
+
+    # --- prompt cache: a free slot keeps the KV of its last sequence until the space is needed ---
+    def _best_slot(self, prompt: list[int]) -> tuple[int, int]:
+        """The free slot whose cached tokens share the longest prefix with `prompt` (else any free slot)."""
+        best, best_len = None, 0
+        for slot in self._free_slots:
+            n = _common_prefix(self._cache.get(slot, ()), prompt)
+            if n > best_len:
+                best, best_len = slot, n
+        if best is not None and best_len >= MIN_REUSE:
+            return best, min(best_len, len(prompt) - 1)  # decode at least one token to get logits
+        empty = [s for s in self._free_slots if s not in self._cache]
+        return (empty[-1] if empty else next(iter(s for s in self._cache if s in self._free_slots))), 0
+
+    def _take(self, slot: int, seq: Sequence, reuse: int) -> None:
+        seq.slot = slot
+        cached = self._cache.pop(slot, None)
+        if reuse and llama_cpp.llama_memory_seq_rm(self._mem, slot, reuse, -1):
+            seq.n_past = reuse
+            self.prompt_tokens_reused += reuse
+        elif cached is not None:
+            llama_cpp.llama_memory_seq_rm(self._mem, slot, -1, -1)
+
+    def _cached_cells(self, keep: int | None = None) -> int:
+        return sum(len(t) for s, t in self._cache.items() if s != keep)
+
+    def _evict(self, keep: int | None) -> bool:
+        """Drop the oldest cached prompt (not `keep`); False when there is nothing left to drop."""
+        victim = next((s for s in self._cache if s != keep), None)
+        if victim is None:
+            return False
+        llama_cpp.llama_memory_seq_rm(self._mem, victim, -1, -1)
+        del self._cache[victim]
+        return True
+
+    def clear_cache(self) -> None:
+        """Forget every cached prompt (tests and operators; the engine never needs it)."""
+        with self._cv:
+            while self._evict(keep=None):
+                pass
 
     def _reap(self) -> None:
         for seq in [s for s in self._active if s.cancelled]:
@@ -193,8 +243,10 @@ class Scheduler:
 
     def _release(self, seq: Sequence) -> None:
         self._active.remove(seq)
-        llama_cpp.llama_memory_seq_rm(self._mem, seq.slot, -1, -1)
         _free_samplers(seq)
+        # Keep what the slot's KV holds (positions 0..n_past-1) for the next request with the same prefix.
+        self._cache.pop(seq.slot, None)
+        self._cache[seq.slot] = (seq.prompt + seq.generated)[:seq.n_past]
         self._free_slots.append(seq.slot)
         self._reserved -= seq.reserve
 
@@ -306,6 +358,18 @@ class Scheduler:
             tail = seq.tools.feed(tail) + seq.tools.flush()
         usage = Usage(prompt_tokens=len(seq.prompt), completion_tokens=len(seq.generated))
         seq.emit(Delta(text=tail, finish_reason=reason, usage=usage))
+
+
+MIN_REUSE = 8  # shorter shared prefixes are not worth keeping a slot's KV for
+
+
+def _common_prefix(a, b) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _free_samplers(seq: Sequence) -> None:
