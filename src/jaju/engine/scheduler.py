@@ -244,9 +244,12 @@ class Scheduler:
     def _release(self, seq: Sequence) -> None:
         self._active.remove(seq)
         _free_samplers(seq)
-        # Keep what the slot's KV holds (positions 0..n_past-1) for the next request with the same prefix.
         self._cache.pop(seq.slot, None)
-        self._cache[seq.slot] = (seq.prompt + seq.generated)[:seq.n_past]
+        if self.prompt_cache:
+            # Keep what the slot's KV holds (positions 0..n_past-1) for a request with the same prefix.
+            self._cache[seq.slot] = (seq.prompt + seq.generated)[:seq.n_past]
+        else:
+            llama_cpp.llama_memory_seq_rm(self._mem, seq.slot, -1, -1)
         self._free_slots.append(seq.slot)
         self._reserved -= seq.reserve
 
