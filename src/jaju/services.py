@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
 from jaju.api.auth import Principal
-from jaju.api.ratelimit import RateLimiter
+from jaju.api.ratelimit import Limiter, RateLimiter, RedisRateLimiter
 from jaju.audit import AuditLog
 from jaju.audit.keys import DeploymentKey
 from jaju.audit.log import load_hmac_secret
@@ -57,7 +57,7 @@ class Services:
     usage: UsageMeter
     metrics: Metrics
     models: ModelRegistry
-    ratelimit: RateLimiter
+    ratelimit: Limiter
     keyring: KeyService
     sovereignty: Sovereignty
     stores: TenantStores
@@ -151,6 +151,13 @@ class Services:
         self.db.dispose()
 
 
+def _limiter(settings: Settings) -> Limiter:
+    limits = settings.limits
+    if limits.redis_url:
+        return RedisRateLimiter(limits.redis_url, limits.requests_per_minute)
+    return RateLimiter(limits.requests_per_minute)
+
+
 def build_services(settings: Settings, *, migrate: bool = True, start_audit: bool = True) -> Services:
     """Wire every service from settings; the only place objects are constructed."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -191,5 +198,5 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
         AuditLogTarget(audit)])
     return Services(settings=settings, db=db, key=key, audit=audit, tenants=tenants, keys=keys, usage=usage,
                     metrics=metrics, models=models,
-                    ratelimit=RateLimiter(settings.limits.requests_per_minute), keyring=keyring,
+                    ratelimit=_limiter(settings), keyring=keyring,
                     sovereignty=sovereignty, stores=stores, compliance=compliance)

@@ -53,6 +53,8 @@ class LimitSettings(BaseModel):
     max_upload_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     max_messages: int = Field(2048, ge=1)
     requests_per_minute: int = Field(600, ge=0)  # per API key; 0 turns the limit off
+    # Share the limit across replicas (the cluster shape): redis://host:6379/0. Unset: per process.
+    redis_url: str | None = None
 
 
 class Settings(BaseSettings):

@@ -1,11 +1,30 @@
-"""Per-key request rate limit (token bucket, per process)."""
+"""Per-key request rate limits: a token bucket per process, or one shared window in Redis for clusters."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from typing import Protocol
+
+import redis
 
 from jaju.errors import ApiError
+
+log = logging.getLogger("jaju.ratelimit")
+
+
+class Limiter(Protocol):
+    per_minute: int
+
+    def check(self, key_id: str) -> None:
+        """Return if the key may proceed; raise ApiError 429 otherwise."""
+        ...
+
+
+def too_many(per_minute: int, wait: int) -> ApiError:
+    return ApiError(429, f"Rate limit of {per_minute} requests per minute reached for this key.",
+                    "rate_limit_error", "rate_limit_exceeded", headers={"Retry-After": str(max(1, wait))})
 
 
 class RateLimiter:
@@ -28,8 +47,37 @@ class RateLimiter:
             tokens, last = self._buckets.get(key_id, (float(self.per_minute), now))
             tokens = min(float(self.per_minute), tokens + (now - last) * rate)
             if tokens < 1.0:
-                wait = max(1, int((1.0 - tokens) / rate + 0.999))
+                wait = int((1.0 - tokens) / rate + 0.999)
                 self._buckets[key_id] = (tokens, now)
-                raise ApiError(429, f"Rate limit of {self.per_minute} requests per minute reached for this key.",
-                               "rate_limit_error", "rate_limit_exceeded", headers={"Retry-After": str(wait)})
+                raise too_many(self.per_minute, wait)
             self._buckets[key_id] = (tokens - 1.0, now)
+
+
+class RedisRateLimiter:
+    """One limit for all replicas: a per-minute window counted in Redis (INCR with expiry).
+
+    If Redis cannot be reached the request is let through and the failure logged: the limit protects
+    capacity, and an outage of the counter should not become an outage of the API.
+    """
+
+    def __init__(self, url: str, per_minute: int, prefix: str = "jaju:rl"):
+        self.per_minute = per_minute
+        self.prefix = prefix
+        self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+    def check(self, key_id: str) -> None:
+        if self.per_minute <= 0:
+            return
+        now = time.time()
+        window = int(now // 60)
+        name = f"{self.prefix}:{key_id}:{window}"
+        try:
+            pipe = self._redis.pipeline()
+            pipe.incr(name)
+            pipe.expire(name, 120)
+            count = pipe.execute()[0]
+        except redis.RedisError as e:
+            log.warning("rate limiter: Redis unavailable (%s); letting the request through", type(e).__name__)
+            return
+        if count > self.per_minute:
+            raise too_many(self.per_minute, int((window + 1) * 60 - now) + 1)
