@@ -91,3 +91,17 @@ async def test_repeated_prefix_is_reused(engine, monkeypatch):
     before = engine.scheduler.prompt_tokens_reused
     assert await answer(follow_up)
     assert engine.scheduler.prompt_tokens_reused > before  # the next turn reads only what is new
+
+
+async def test_a_failing_hook_fails_its_request_not_the_engine(engine):
+    def broken(tokens, logits):
+        raise RuntimeError("hook bug")
+
+    bad = request("안녕하세요", 8)
+    bad.logits_hooks.append(broken)
+    from jaju.errors import ApiError
+    with pytest.raises(ApiError) as e:
+        async for _ in engine.chat(bad):
+            pass
+    assert e.value.status == 503
+    assert await drain(engine, request("안녕하세요", 4)) > 0  # the engine still serves

@@ -12,6 +12,7 @@ eviction (the optional prompt cache keeps them for a request with the same prefi
 from __future__ import annotations
 
 import ctypes
+import logging
 import threading
 import time
 from collections import deque
@@ -26,6 +27,7 @@ from jaju.engine.textstream import StopScanner, ToolCallSplitter, Utf8Stream
 from jaju.errors import ApiError
 
 Emit = Callable[[Delta | BaseException], None]
+log = logging.getLogger("jaju.engine")
 
 
 @dataclass(eq=False)
@@ -180,6 +182,12 @@ class Scheduler:
             except ApiError as e:
                 for seq in list(self._active):
                     self._finish(seq, None, error=e)
+            except Exception:  # a bug in one step must not kill the engine thread and hang every client
+                log.exception("engine step failed; failing the sequences in flight")
+                error = ApiError(503, "The engine failed on this batch; retry the request.", "service_unavailable",
+                                 "engine_error")
+                for seq in list(self._active):
+                    self._finish(seq, None, error=error)
 
     def _admit(self) -> None:
         while self._pending and self._free_slots:
