@@ -75,6 +75,13 @@ class InferenceService:
                                  knowledge_top_k=ext.knowledge_top_k if ext else 5)
         return self.safeguards.open(p, options)
 
+    def check_quota(self, p: Principal, quota: int | None) -> None:
+        """429 once the tenant has used its monthly token quota (tenant setting monthly_token_quota)."""
+        if quota and self.usage.month_tokens(p.tenant_id) >= quota:
+            raise ApiError(429, f"This tenant's monthly quota of {quota:,} tokens is used up; it renews on the "
+                                "first day of next month (UTC), or an operator can raise it.",
+                           "insufficient_quota", "quota_exceeded")
+
     async def _available(self, model: str, kind: str) -> None:
         """Make sure something can serve `model`: a remote backend, or a local model loaded on demand."""
         router = self.sovereignty.router

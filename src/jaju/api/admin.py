@@ -21,6 +21,10 @@ class TenantCreate(BaseModel):
     jurisdiction: str = Field(min_length=2, max_length=3)
 
 
+class QuotaSet(BaseModel):
+    monthly_tokens: int | None = Field(None, ge=0)
+
+
 class KeyCreate(BaseModel):
     tenant: str = Field(min_length=1)
     scopes: list[str] | None = None
@@ -49,6 +53,14 @@ def list_tenants(request: Request, p: Admin):
 @router.post("/tenants", status_code=201)
 def create_tenant(body: TenantCreate, request: Request, p: Admin):
     return asdict(_call(_s(request).tenants.create, body.name, body.jurisdiction, actor=p.key_id))
+
+
+@router.put("/tenants/{ref}/quota")
+def set_quota(ref: str, body: QuotaSet, request: Request, p: Admin):
+    """Cap a tenant's tokens per calendar month (null or 0 removes the cap)."""
+    services = _s(request)
+    view = _call(services.tenants.set_quota, ref, body.monthly_tokens, actor=p.key_id)
+    return {**asdict(view), "used_this_month": services.usage.month_tokens(view.id)}
 
 
 @router.get("/keys")

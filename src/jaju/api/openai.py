@@ -32,6 +32,14 @@ def _limited(request: Request, p: Principal):
     return services
 
 
+def _metered(request: Request, p: Principal):
+    """Rate limit, then the tenant's monthly token quota: for the calls that spend tokens."""
+    services = _limited(request, p)
+    quota = services.tenants.get(p.tenant_id).settings.get("monthly_token_quota")
+    services.inference.check_quota(p, quota)
+    return services
+
+
 def _check_messages(request: Request, n: int) -> None:
     limit = _services(request).settings.limits.max_messages
     if n > limit:
@@ -55,7 +63,7 @@ def _reply(result: Reply):
 async def chat_completions(body: ChatCompletionRequest, request: Request, principal: Inference):
     """Chat completion, streamed (SSE) or not, with tools and structured output."""
     _check_messages(request, len(body.messages))
-    return _reply(await _limited(request, principal).inference.chat(principal, body, _subject(request)))
+    return _reply(await _metered(request, principal).inference.chat(principal, body, _subject(request)))
 
 
 @router.get("/chat/completions/{completion_id}")
@@ -81,13 +89,13 @@ async def delete_stored_completion(completion_id: str, request: Request, princip
 @router.post("/completions")
 async def completions(body: TextCompletionRequest, request: Request, principal: Inference):
     """Text completion (legacy API)."""
-    return _reply(await _limited(request, principal).inference.complete(principal, body, _subject(request)))
+    return _reply(await _metered(request, principal).inference.complete(principal, body, _subject(request)))
 
 
 @router.post("/embeddings")
 async def embeddings(body: EmbeddingRequest, request: Request, principal: Inference):
     """Embeddings with multilingual-e5-small; float or base64."""
-    return await _limited(request, principal).inference.embed(principal, body)
+    return await _metered(request, principal).inference.embed(principal, body)
 
 
 @router.post("/tokenize")

@@ -36,3 +36,17 @@ def list_(ctx: CliContext, as_json: bool) -> None:
         emit_json(rows)
     else:
         table(rows, ["id", "name", "jurisdiction", "status", "created_at"])
+
+
+@tenant.command("quota")
+@click.argument("name")
+@click.option("--monthly-tokens", type=click.IntRange(min=0), required=True,
+              help="Tokens per calendar month (UTC); 0 removes the cap.")
+@pass_ctx
+@friendly
+def quota(ctx: CliContext, name: str, monthly_tokens: int) -> None:
+    """Cap the tokens tenant NAME may use per month (prompt + completion, all replicas together)."""
+    t = ctx.services.tenants.set_quota(name, monthly_tokens, actor="cli")
+    used = ctx.services.usage.month_tokens(t.id)
+    cap = f"{monthly_tokens:,} tokens a month" if monthly_tokens else "no cap"
+    click.echo(f"{t.name}: {cap}; {used:,} used this month.")

@@ -82,6 +82,12 @@ class TenantService:
                                     fields={"keys": sorted(changes)}))
         return view
 
+    def set_quota(self, ref: str, monthly_tokens: int | None, actor: str | None = None) -> TenantView:
+        """Cap the tokens a tenant may use per calendar month; None or 0 removes the cap."""
+        if monthly_tokens is not None and monthly_tokens < 0:
+            raise TenantError("A quota is a number of tokens, 0 or more.")
+        return self.update_settings(ref, {"monthly_token_quota": monthly_tokens or None}, actor=actor)
+
     def set_status(self, ref: str, status: str, actor: str | None = None) -> TenantView:
         with self.db.session() as s:
             t = s.get(Tenant, self.get(ref).id)

@@ -6,7 +6,7 @@ import threading
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -42,6 +42,18 @@ class UsageMeter:
                     index_elements=["tenant_id", "key_id", "model", "day"],
                     set_={"requests": UsageDaily.requests + n, "prompt_tokens": UsageDaily.prompt_tokens + p,
                           "completion_tokens": UsageDaily.completion_tokens + c}))
+
+    def month_tokens(self, tenant_id: str) -> int:
+        """Tokens (prompt + completion) the tenant used this calendar month (UTC), all replicas included."""
+        today = utcnow().date()
+        first = today.replace(day=1)
+        with self._lock:
+            pending = sum(p + c for (t, _, _, day), (_, p, c) in self._pending.items()
+                          if t == tenant_id and day >= first)
+        with self.db.sessions() as s:
+            stored = s.execute(select(func.coalesce(func.sum(UsageDaily.prompt_tokens + UsageDaily.completion_tokens), 0))
+                               .where(UsageDaily.tenant_id == tenant_id, UsageDaily.day >= first)).scalar()
+        return int(stored) + pending
 
     def rows(self, tenant_id: str | None = None) -> list[dict]:
         self.flush()
