@@ -19,6 +19,8 @@ async def test_foreign_tenant_needs_a_transfer_basis(api, services):
     body = {"model": MODEL, "max_tokens": 4, "temperature": 0, "messages": [{"role": "user", "content": "안녕하세요"}]}
     h = {"Authorization": f"Bearer {secret}"}
 
+    models = (await api.get("/v1/models", headers=h)).json()["data"]
+    assert all(m["jaju"]["permitted"] is False for m in models if m["jaju"]["jurisdiction"] == "KR")
     refused = await api.post("/v1/chat/completions", headers=h, json=body)
     assert refused.status_code == 503
     err = refused.json()["error"]
@@ -28,6 +30,8 @@ async def test_foreign_tenant_needs_a_transfer_basis(api, services):
 
     services.sovereignty.transfers.add(tenant.id, "KR", "PDPL Art. 29 standard contractual clauses", "계약-2026-17")
     allowed = await api.post("/v1/chat/completions", headers=h, json=body)
+    assert next(m for m in (await api.get("/v1/models", headers=h)).json()["data"]
+                if m["id"] == MODEL)["jaju"]["permitted"] is True
     assert allowed.status_code == 200, allowed.text
     assert allowed.json()["jaju"]["jurisdiction"] == "KR"
 

@@ -110,15 +110,17 @@ async def list_models(request: Request, principal: Inference):
     """Models here, with provenance and the notices to show before first use (AI Basic Act, AI Act Art. 50)."""
     services = _services(request)
     notices = model_metadata(services.tenant_policy(principal.tenant_id))
-    return {"object": "list", "data": [_model_card(m, notices) for m in _all_models(services)]}
+    allowed = services.sovereignty.transfers.allowed_jurisdictions(principal.tenant_id)
+    return {"object": "list", "data": [_model_card(m, notices, allowed) for m in _all_models(services)]}
 
 
 @router.get("/models/{model_id:path}")
 async def get_model(model_id: str, request: Request, principal: Inference):
     services = _services(request)
+    allowed = services.sovereignty.transfers.allowed_jurisdictions(principal.tenant_id)
     for m in _all_models(services):
         if m.id == model_id:
-            return _model_card(m, model_metadata(services.tenant_policy(principal.tenant_id)))
+            return _model_card(m, model_metadata(services.tenant_policy(principal.tenant_id)), allowed)
     raise ApiError(404, f"The model '{model_id}' does not exist.", code="model_not_found", param="model")
 
 
@@ -131,8 +133,9 @@ def _all_models(services) -> list:
     return list(seen.values())
 
 
-def _model_card(m, notices: dict) -> dict:
+def _model_card(m, notices: dict, allowed: set[str]) -> dict:
+    # `permitted`: whether this tenant's data may be processed where the model runs (else requests get 503).
     return {"id": m.id, "object": "model", "created": 0, "owned_by": "jaju",
             "jaju": {"kind": m.kind, "backend": m.backend, "jurisdiction": m.jurisdiction, "sha256": m.sha256,
                      "size": m.size, "license": m.license, "origin": m.origin, "loaded": m.loaded,
-                     "context_length": m.context_length, **notices}}
+                     "context_length": m.context_length, "permitted": m.jurisdiction in allowed, **notices}}

@@ -94,7 +94,7 @@ async function connect() {
   try {
     const models = await (await api("/v1/models")).json();
     state.models = models.data;
-    const chatModels = state.models.filter((m) => !m.jaju || m.jaju.kind !== "embedding");
+    const chatModels = state.models.filter((m) => m.jaju && m.jaju.kind !== "embedding" && m.jaju.permitted);
     $("#model").replaceChildren(...chatModels.map((m) => new Option(`${m.id} (${m.jaju.jurisdiction})`, m.id)));
     fill("#model-table", state.models, (tr, m) => {
       cell(tr, m.id); cell(tr, m.jaju.kind); cell(tr, m.jaju.jurisdiction); cell(tr, m.jaju.license);
