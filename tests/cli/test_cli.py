@@ -109,3 +109,26 @@ def test_audit_verify_export_and_tamper(run, tmp_path):
     db.dispose()
     r = run("audit", "verify")
     assert r.exit_code == 2 and "event 2" in r.output
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["tenant", "list", "--data-dir", "/d"], ["--data-dir", "/d", "tenant", "list"]),
+    (["tenant", "list", "--config=/c.toml", "--json"], ["--config=/c.toml", "tenant", "list", "--json"]),
+    (["--data-dir", "/d", "serve"], ["--data-dir", "/d", "serve"]),
+    (["privacy", "scan", "--", "--data-dir"], ["privacy", "scan", "--", "--data-dir"]),
+])
+def test_global_options_may_come_after_the_command(argv, expected):
+    from jaju.cli.main import hoist_global_options
+
+    assert hoist_global_options(argv) == expected
+
+
+def test_data_dir_after_the_command_really_works(tmp_path):
+    import subprocess
+    import sys
+
+    data = tmp_path / "d"
+    r = subprocess.run([sys.executable, "-m", "jaju", "tenant", "create", "교육부", "-j", "KR", "--data-dir", str(data)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert (data / "jaju.db").exists()

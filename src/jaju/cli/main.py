@@ -37,9 +37,35 @@ tenants.tenant.add_command(sovereignty.erase)
 compliance.report.add_command(sovereignty.residency)
 
 
+GLOBAL_OPTIONS = ("--data-dir", "--config")
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Let --data-dir and --config come anywhere (`jaju tenant list --data-dir X` as well as before it)."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            if "=" in arg:
+                front.append(arg)
+            else:
+                front.extend(argv[i:i + 2])
+                i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 def main() -> None:
     try:
-        cli(standalone_mode=True)
+        cli(args=hoist_global_options(sys.argv[1:]), prog_name="jaju", standalone_mode=True)
     except JajuError as e:  # errors raised while closing services
         click.echo(f"Error: {e}", err=True)
         sys.exit(1)
