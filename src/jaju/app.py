@@ -71,7 +71,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             else:
                 services.usage.flush()
 
-    app = FastAPI(title="jaju", version=__version__, lifespan=lifespan,
+    # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and jaju makes no outside calls.
+    # The schema itself stays at /openapi.json.
+    app = FastAPI(title="jaju", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="자주: sovereign AI platform, Korean first. OpenAI-compatible API.")
     app.state.services = services
     errors.install(app)
