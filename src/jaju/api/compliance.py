@@ -32,7 +32,7 @@ class DetectRequest(BaseModel):
     """Text to test, or the token ids themselves; `model` names the tokenizer (the default model if omitted)."""
 
     text: str | None = Field(None, max_length=MAX_TEXT)
-    token_ids: list[int] | None = Field(None, max_length=200_000)
+    token_ids: list[Annotated[int, Field(ge=0, lt=2**31)]] | None = Field(None, max_length=200_000)
     model: str | None = None
 
     @model_validator(mode="after")
