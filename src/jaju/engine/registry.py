@@ -62,8 +62,9 @@ class ModelRegistry:
             entries.append(CatalogEntry(m.name, m.kind, "embedded", path if path.exists() else None, m.sha256,
                                         path.stat().st_size if path.exists() else m.size, m.license, m.origin,
                                         installed, "" if installed else f"not installed: {m.install_hint}"))
-        entries.append(CatalogEntry(EMBEDDING_MODEL, "embedding", "embedded", None, self.embeddings.info.sha256 or "",
-                                    self.embeddings.info.size or 0, "MIT", self.embeddings.info.origin, True))
+        e5 = self.embeddings.describe()
+        entries.append(CatalogEntry(EMBEDDING_MODEL, "embedding", "embedded", None, e5.sha256 or "", e5.size or 0,
+                                    e5.license, e5.origin, True))
         with self.db.sessions() as s:
             for row in s.scalars(select(ModelEntry).order_by(ModelEntry.name)):
                 entries.append(CatalogEntry(row.name, row.kind, "embedded", Path(row.path), row.sha256, row.size,
