@@ -6,7 +6,6 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 import click
-from sqlalchemy.engine import make_url
 
 from jaju.cli.context import CliContext, emit_json, friendly, pass_ctx, table
 from jaju.errors import JajuError
@@ -117,10 +116,13 @@ def residency(ctx: CliContext, tenant: str, since: str | None, fmt: str) -> None
     s = ctx.services
     t = s.tenants.get(tenant)
     s.audit.flush()
-    j = _sovereignty(ctx).jurisdictions
-    home = j.by_code.get(t.jurisdiction)
-    store = home.database_url if home else ctx.settings.effective_database_url
-    storage = {"jurisdiction": t.jurisdiction, "store": make_url(store).render_as_string(hide_password=True),
+    try:
+        db = s.stores.for_tenant(t.id)  # where this tenant's content actually goes
+    except JajuError as e:
+        raise JajuError(f"{t.name} has no permitted store: {e}") from None
+    # A declared store for the tenant's jurisdiction, else the main store (where its packs allow that).
+    where = t.jurisdiction if t.jurisdiction in s.stores.by_jurisdiction else s.stores.main_jurisdiction
+    storage = {"jurisdiction": where, "store": db.url.render_as_string(hide_password=True),
                "encryption": "AES-256-GCM, data keys wrapped by the jurisdiction's KEK"}
     data = build_report(tenant_records(s.db, t.id, start), tenant_id=t.id, home=t.jurisdiction, storage=storage,
                         since=start)
