@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jaju.privacy.recognizer import NUM_END, NUM_START, SEP, Pattern, PatternRecognizer, digits
-from jaju.privacy.recognizers.kr_rrn import RANDOM_SINCE, RRN_WEIGHTS, birth_date
+from jaju.privacy.recognizer import NUM_END, NUM_START, SEP, Pattern, PatternRecognizer
+from jaju.privacy.recognizers.kr_rrn import RRN_WEIGHTS, registration_score
 
 
 def frn_checksum_ok(d: str) -> bool:
@@ -26,13 +26,4 @@ class KrFrnRecognizer(PatternRecognizer):
                         "order", "tracking", "invoice")
 
     def score(self, value: str, base: float) -> float | None:
-        d = digits(value)
-        if len(d) != 13:
-            return None
-        base = base if "-" in value else base - 0.2
-        born = birth_date(d)
-        if born is None:
-            return None
-        if frn_checksum_ok(d):
-            return max(base, self.valid_score)
-        return base + 0.1 if born >= RANDOM_SINCE else base
+        return registration_score(value, base, self.valid_score, frn_checksum_ok)

@@ -28,6 +28,22 @@ def rrn_checksum_ok(d: str) -> bool:
     return (11 - total % 11) % 10 == int(d[12])
 
 
+def registration_score(value: str, base: float, valid_score: float, checksum_ok) -> float | None:
+    """Shared by RRN and FRN: impossible dates drop the match, a failed checksum only lowers it."""
+    d = digits(value)
+    if len(d) != 13:
+        return None
+    # A bare 13-digit run is often an order or tracking number; the hyphen is the usual shape.
+    base = base if "-" in value else base - 0.2
+    born = birth_date(d)
+    if born is None:
+        return None
+    if checksum_ok(d):
+        return max(base, valid_score)
+    # Random tail is normal for numbers issued since October 2020 (any birth date can be reissued).
+    return base + 0.1 if born >= RANDOM_SINCE else base
+
+
 class KrRrnRecognizer(PatternRecognizer):
     """Resident registration numbers; impossible dates are excluded, failed checksums only lower the score."""
 
@@ -43,15 +59,4 @@ class KrRrnRecognizer(PatternRecognizer):
     valid_score = 0.9
 
     def score(self, value: str, base: float) -> float | None:
-        d = digits(value)
-        if len(d) != 13:
-            return None
-        # A bare 13-digit run is often an order or tracking number; the hyphen is the usual RRN shape.
-        base = base if "-" in value else base - 0.2
-        born = birth_date(d)
-        if born is None:
-            return None
-        if rrn_checksum_ok(d):
-            return max(base, self.valid_score)
-        # Random tail is normal for numbers issued since October 2020 (any birth date can be reissued).
-        return base + 0.1 if born >= RANDOM_SINCE else base
+        return registration_score(value, base, self.valid_score, rrn_checksum_ok)
