@@ -103,14 +103,13 @@ class InferenceService:
         self.sovereignty.router.record_use(backend, model, p.tenant_id, key_id=p.key_id)
         return backend, _info(backend, model)
 
-    async def _start(self, p: Principal, rid: str, model: str, kind: str, guard: RequestGuard, engine_req,
+    async def _start(self, p: Principal, rid: str, model: str, guard: RequestGuard, engine_req,
                      run) -> tuple[AsyncIterator[Delta], Delta | None, Backend, ModelInfo, Label]:
         """Start a generation through the residency router, watermarked and labelled as the packs ask.
 
         Returns the stream, its first delta (so errors before the first byte keep their status), the
-        backend that runs it, its model info and the response label.
+        backend that runs it, its model info and the response label. Call `_available` first.
         """
-        await self._available(model, kind)
         hook = guard.watermark_hook()
         if hook is not None:
             engine_req.logits_hooks.append(hook)
@@ -157,7 +156,7 @@ class InferenceService:
 
     # --- chat -------------------------------------------------------------------------------
     async def chat(self, p: Principal, req: ChatCompletionRequest,
-                   subject: str | None = None) -> dict[str, Any] | AsyncIterator[bytes]:
+                   subject: str | None = None) -> Reply:
         rid = new_id("chatcmpl")
         started = time.perf_counter()
         prompt_text = json.dumps([m.model_dump(exclude_none=True) for m in req.messages], ensure_ascii=False)
@@ -168,7 +167,7 @@ class InferenceService:
             engine_req = req.to_engine(rid)
             engine_req.messages = await guard.prepare(engine_req.messages)
             stream, first, backend, info, label = await self._start(
-                p, rid, req.model, "chat", guard, engine_req,
+                p, rid, req.model, guard, engine_req,
                 lambda r, used: r.chat(engine_req, p.tenant_id, key_id=p.key_id, used=used))
             if req.stream:
                 return Reply(stream=self._chat_sse(p, req, rid, info, backend, started, prompt_text, first, stream,
@@ -242,7 +241,7 @@ class InferenceService:
 
     # --- completions ------------------------------------------------------------------------
     async def complete(self, p: Principal, req: TextCompletionRequest,
-                       subject: str | None = None) -> dict[str, Any] | AsyncIterator[bytes]:
+                       subject: str | None = None) -> Reply:
         rid = new_id("cmpl")
         started = time.perf_counter()
         info = backend = guard = None
@@ -252,7 +251,7 @@ class InferenceService:
             engine_req = req.to_engine(rid)
             engine_req.prompt = await guard.prepare_text(engine_req.prompt)
             stream, first, backend, info, label = await self._start(
-                p, rid, req.model, "completion", guard, engine_req,
+                p, rid, req.model, guard, engine_req,
                 lambda r, used: r.complete(engine_req, p.tenant_id, key_id=p.key_id, used=used))
             if req.stream:
                 return Reply(stream=self._complete_sse(p, req, rid, info, backend, started, first, stream, guard,
