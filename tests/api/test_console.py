@@ -71,3 +71,26 @@ def test_console_is_locked_down(live):
     assert r.status_code == 200 and "jaju" in r.text
     assert "default-src 'self'" in r.headers["content-security-policy"]
     assert httpx.get(live.base_url + "/console/static/console.js").status_code == 200
+
+
+def test_console_builds_and_searches_a_knowledge_base(page, tmp_path):
+    pg, errors, shots = page
+    doc = tmp_path / "청년주거조례.txt"
+    doc.write_text("자주시 청년 주거 지원 조례\n\n제3조(월세 지원) 시장은 만 19세 이상 39세 이하의 무주택 청년에게 "
+                   "매월 20만원의 월세를 최대 12개월 동안 지원할 수 있다.\n", encoding="utf-8")
+    pg.click("button[data-tab=kb]")
+    pg.fill("#kb-name", "자주시 조례")
+    pg.click("#new-kb button[type=submit]")
+    pg.wait_for_selector("#kb-select option", state="attached")
+    pg.set_input_files("#kb-files", str(doc))
+    pg.click("#kb-upload")
+    pg.wait_for_selector("#doc-table tbody tr")
+    assert "청년주거조례.txt" in pg.inner_text("#doc-table")
+    assert pg.locator("#kb-status.ok").count() == 1
+    pg.fill("#kb-query", "청년 월세는 얼마나 지원하나요")
+    pg.click("#kb-search button[type=submit]")
+    pg.wait_for_selector("#kb-hits li")
+    assert "20만원" in pg.inner_text("#kb-hits")
+    assert "자주시 조례" in pg.inner_text("#chat-kb")  # offered for grounding chat answers
+    pg.screenshot(path=str(shots / "kb.png"), full_page=True)
+    assert errors == []

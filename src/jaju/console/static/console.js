@@ -3,7 +3,11 @@
 
 const I18N = {
   ko: {
-    "tab.chat": "대화", "tab.models": "모델", "tab.admin": "관리", "lang": "English",
+    "tab.chat": "대화", "tab.models": "모델", "tab.kb": "지식", "tab.admin": "관리", "lang": "English",
+    "chat.kb": "근거 지식", "chat.noKb": "없음", "chat.sources": "출처",
+    "kb.name": "지식 베이스 이름", "kb.upload": "올리기", "kb.file": "파일", "kb.title": "제목", "kb.chunks": "조각",
+    "kb.query": "검색어 (예: 대통령의 임기)", "kb.search": "검색",
+    "kb.uploaded": "{ok}개 저장, {failed}개 실패 {errors}",
     "login.label": "API 키", "login.connect": "연결", "login.ok": "연결됨 · 관할 {who}",
     "login.bad": "키를 확인해 주세요: {error}",
     "chat.model": "모델", "chat.store": "대화 보관 (store)", "chat.placeholder": "질문을 입력하세요",
@@ -18,7 +22,11 @@ const I18N = {
     "audit.bad": "변조 발견: {problem}",
   },
   en: {
-    "tab.chat": "Chat", "tab.models": "Models", "tab.admin": "Admin", "lang": "한국어",
+    "tab.chat": "Chat", "tab.models": "Models", "tab.kb": "Knowledge", "tab.admin": "Admin", "lang": "한국어",
+    "chat.kb": "Ground in", "chat.noKb": "none", "chat.sources": "Sources",
+    "kb.name": "Knowledge base name", "kb.upload": "Upload", "kb.file": "File", "kb.title": "Title",
+    "kb.chunks": "Chunks", "kb.query": "Search (e.g. 대통령의 임기)", "kb.search": "Search",
+    "kb.uploaded": "{ok} stored, {failed} failed {errors}",
     "login.label": "API key", "login.connect": "Connect", "login.ok": "Connected · jurisdiction {who}",
     "login.bad": "Check the key: {error}",
     "chat.model": "Model", "chat.store": "Keep conversation (store)", "chat.placeholder": "Ask something",
@@ -107,6 +115,7 @@ async function connect() {
     } catch (_) { /* a key without the policy route still chats */ }
     say("#login-status", "login.ok", { who }, true);
     showNotice();
+    await loadKbs();
     await loadAdmin();
   } catch (e) {
     say("#login-status", "login.bad", { error: e.message }, false);
@@ -137,6 +146,55 @@ async function loadAdmin() {
   });
 }
 
+async function loadKbs() {
+  const kbs = (await (await api("/v1/knowledge-bases")).json()).data;
+  const keep = $("#kb-select").value;
+  $("#kb-select").replaceChildren(...kbs.map((k) => new Option(k.name, k.id)));
+  if (keep) $("#kb-select").value = keep;
+  const none = new Option(t("chat.noKb"), "");
+  $("#chat-kb").replaceChildren(none, ...kbs.map((k) => new Option(k.name, k.id)));
+  await loadDocs();
+}
+
+async function loadDocs() {
+  const kb = $("#kb-select").value;
+  if (!kb) { fill("#doc-table", [], () => {}); return; }
+  const docs = (await (await api(`/v1/knowledge-bases/${kb}/documents`)).json()).data;
+  fill("#doc-table", docs, (tr, d) => { cell(tr, d.filename); cell(tr, d.title); cell(tr, d.chunks); });
+}
+
+async function uploadDocs() {
+  const kb = $("#kb-select").value;
+  const files = $("#kb-files").files;
+  if (!kb || !files.length) return;
+  const form = new FormData();
+  for (const f of files) form.append("files", f, f.name);
+  // No Content-Type here: the browser sets the multipart boundary itself.
+  const r = await fetch(`/v1/knowledge-bases/${kb}/documents`, { method: "POST", body: form,
+                                                                  headers: { Authorization: `Bearer ${state.key}` } });
+  const body = await r.json();
+  if (!r.ok) { say("#kb-status", "login.bad", { error: body.error.message }, false); return; }
+  const errors = body.data.filter((x) => x.error).map((x) => `${x.filename}: ${x.error.message || x.error}`).join("; ");
+  say("#kb-status", "kb.uploaded", { ok: body.succeeded, failed: body.failed, errors }, body.failed === 0);
+  $("#kb-files").value = "";
+  await loadDocs();
+}
+
+async function searchKb(event) {
+  event.preventDefault();
+  const kb = $("#kb-select").value;
+  const query = $("#kb-query").value.trim();
+  if (!kb || !query) return;
+  const hits = (await (await api(`/v1/knowledge-bases/${kb}/search`, { method: "POST",
+    body: JSON.stringify({ query, top_k: 5 }) })).json()).data;
+  $("#kb-hits").replaceChildren(...hits.map((h) => {
+    const li = document.createElement("li");
+    const where = h.page != null ? `p.${h.page}` : (h.section || "");
+    li.textContent = `${h.title || h.filename}${where ? " · " + where : ""} — ${h.text.slice(0, 160)}`;
+    return li;
+  }));
+}
+
 function addMessage(role, text) {
   const div = document.createElement("div");
   div.className = `msg ${role}`;
@@ -158,8 +216,10 @@ async function ask(event) {
   let answer = "";
   let label = null;
   try {
-    const r = await api("/v1/chat/completions", { method: "POST", body: JSON.stringify({
-      model: $("#model").value, messages: state.history, stream: true, store: $("#store").checked, max_tokens: 256 }) });
+    const request = { model: $("#model").value, messages: state.history, stream: true, store: $("#store").checked,
+                      max_tokens: 256 };
+    if ($("#chat-kb").value) request.jaju = { knowledge_bases: [$("#chat-kb").value] };
+    const r = await api("/v1/chat/completions", { method: "POST", body: JSON.stringify(request) });
     const reader = r.body.getReader();
     const decoder = new TextDecoder();
     let buffer = "";
@@ -185,6 +245,13 @@ async function ask(event) {
       meta.textContent = t("chat.meta", { model: label.model, jurisdiction: label.jurisdiction,
                                            sha: (label.weights_sha256 || "").slice(0, 12) });
       out.appendChild(meta);
+      if (label.citations && label.citations.length) {
+        const cites = document.createElement("span");
+        cites.className = "meta citations";
+        cites.textContent = `${t("chat.sources")}: ` + label.citations.map((c) =>
+          `[${c.index}] ${c.title || c.filename}${c.page != null ? " p." + c.page : c.section ? " · " + c.section : ""}`).join(", ");
+        out.appendChild(cites);
+      }
     }
   } catch (e) {
     out.textContent = `⚠ ${e.message}`;
@@ -213,6 +280,17 @@ $("#connect").addEventListener("click", connect);
 $("#ask").addEventListener("submit", ask);
 $("#model").addEventListener("change", showNotice);
 $("#verify").addEventListener("click", verifyAudit);
+$("#kb-select").addEventListener("change", loadDocs);
+$("#kb-upload").addEventListener("click", uploadDocs);
+$("#kb-search").addEventListener("submit", searchKb);
+$("#new-kb").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const kb = await (await api("/v1/knowledge-bases", { method: "POST", body: JSON.stringify({ name: $("#kb-name").value }) })).json();
+  $("#kb-name").value = "";
+  await loadKbs();
+  $("#kb-select").value = kb.id;
+  await loadDocs();
+});
 $("#new-tenant").addEventListener("submit", async (e) => {
   e.preventDefault();
   await api("/admin/tenants", { method: "POST", body: JSON.stringify({ name: $("#tenant-name").value, jurisdiction: $("#tenant-j").value }) });
