@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
@@ -40,10 +41,11 @@ from jaju.sovereignty.stores import TenantStores
 from jaju.sovereignty.keys import KeyService, TenantJurisdictions
 from jaju.store import Database
 from jaju.tenancy.keys import ApiKeyService
-from jaju.tenancy.tenants import TenantService
+from jaju.tenancy.tenants import TenantService, TenantView
 from jaju.tenancy.usage import UsageMeter
 
 log = logging.getLogger("jaju")
+LAW_TTL = 2.0  # seconds a tenant's resolved policy is reused before it is read again
 
 
 @dataclass
@@ -66,6 +68,8 @@ class Services:
     messages: MessageStore = field(init=False)
 
     def __post_init__(self) -> None:
+        self._law_cache: dict[str, tuple[float, tuple[TenantView, Policy, PrivacyPolicy]]] = {}
+        self.tenants.listeners.append(self.forget_tenant)
         safeguards = Safeguards(lambda: self.privacy, lambda: self.knowledge, self.privacy_policy,
                                 self.compliance, self.tenant_policy)
         self.sovereignty.transfers.policy = self.allowed_by_policy
@@ -75,15 +79,36 @@ class Services:
         self.inference = InferenceService(self.models, self.sovereignty, self.audit, self.usage, self.metrics,
                                           safeguards, self.messages)
 
+    def tenant(self, tenant_id: str) -> TenantView:
+        """The tenant as the request path sees it (settings such as packs and quota), briefly cached."""
+        return self._law(tenant_id)[0]
+
     def tenant_policy(self, tenant_id: str) -> Policy:
         """The tenant's effective law: its packs (or its jurisdiction's), merged strictest-wins."""
-        t = self.tenants.get(tenant_id)
-        return self.compliance.policy_for(t.id, t.jurisdiction, t.settings.get("packs", ()))
+        return self._law(tenant_id)[1]
 
     def privacy_policy(self, principal: Principal) -> PrivacyPolicy:
         """The PII rules for a tenant's requests: its packs, never laxer than the privacy defaults."""
+        return self._law(principal.tenant_id)[2]
+
+    def _law(self, tenant_id: str) -> tuple[TenantView, Policy, PrivacyPolicy]:
+        # One request asks for the tenant's law several times (privacy, routing, storage, labels); the
+        # answer changes only when an operator changes the tenant, so keep it briefly per tenant.
+        # Changes made in this process clear it at once (TenantService listeners); other replicas
+        # see them within LAW_TTL seconds.
+        now = time.monotonic()
+        hit = self._law_cache.get(tenant_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        t = self.tenants.get(tenant_id)
+        law = self.compliance.policy_for(t.id, t.jurisdiction, t.settings.get("packs", ()))
         floor = {entity: asdict(rule) for entity, rule in DEFAULT_RULES.items()}
-        return PrivacyPolicy.from_dict(self.tenant_policy(principal.tenant_id).privacy_actions(floor=floor))
+        privacy = PrivacyPolicy.from_dict(law.privacy_actions(floor=floor))
+        self._law_cache[tenant_id] = (now + LAW_TTL, (t, law, privacy))
+        return t, law, privacy
+
+    def forget_tenant(self, tenant_id: str) -> None:
+        self._law_cache.pop(tenant_id, None)
 
     def allowed_by_policy(self, tenant_id: str, home: str, allowed: set[str]) -> set[str]:
         """Transfer hook: recorded bases plus where the tenant's packs allow processing without one."""
@@ -175,9 +200,9 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
     tenants = TenantService(db, audit, known)
     keys = ApiKeyService(db, audit, tenants)
     usage = UsageMeter(db)
-    sovereignty = build_sovereignty(settings, db, audit, config_file=settings.source_file)
+    home_of = TenantJurisdictions(db)  # one lookup of each tenant's home, shared by keys, transfers, stores
+    sovereignty = build_sovereignty(settings, db, audit, config_file=settings.source_file, home_of=home_of)
     keks = {**local_providers(settings.keys_dir, known), **kek_providers(sovereignty.jurisdictions)}
-    home_of = TenantJurisdictions(db)
     keyring = KeyService(db, home_of, keks)
     main_url = settings.effective_database_url
     stores = TenantStores(db, settings.jurisdiction,

@@ -35,7 +35,7 @@ def _limited(request: Request, p: Principal):
 def _metered(request: Request, p: Principal):
     """Rate limit, then the tenant's monthly token quota: for the calls that spend tokens."""
     services = _limited(request, p)
-    quota = services.tenants.get(p.tenant_id).settings.get("monthly_token_quota")
+    quota = services.tenant(p.tenant_id).settings.get("monthly_token_quota")
     services.inference.check_quota(p, quota)
     return services
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,7 +39,8 @@ class Sovereignty:
 
 
 def build_sovereignty(settings: Settings, db: Database, audit: AuditSink, *, config_file: str | Path | None = None,
-                      local_backends: list[Backend] = (), policy: PolicyHook | None = None) -> Sovereignty:
+                      local_backends: list[Backend] = (), policy: PolicyHook | None = None,
+                      home_of: Callable[[str], str] | None = None) -> Sovereignty:
     """Validate [jurisdictions], build one RemoteBackend per declared server behind one EgressGuard."""
     jurisdictions = load_jurisdictions(settings, config_file)
     egress = EgressGuard(jurisdictions.declared_hosts(), audit)
@@ -46,6 +48,6 @@ def build_sovereignty(settings: Settings, db: Database, audit: AuditSink, *, con
               for code, j in jurisdictions.by_code.items() for b in j.backends]
     # A basis may name any recognised jurisdiction, even one with no backends declared yet.
     known = set(jurisdictions.codes) | set(JURISDICTION_CODES)
-    transfers = TransferService(db, audit, known, policy=policy)
+    transfers = TransferService(db, audit, known, policy=policy, home_of=home_of)
     router = ResidencyRouter([*local_backends, *remote], transfers, audit)
     return Sovereignty(jurisdictions, transfers, router, egress, remote)

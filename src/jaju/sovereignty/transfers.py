@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 
 from jaju.audit.events import Event
 from jaju.errors import JajuError
+from jaju.sovereignty.keys import TenantJurisdictions
 from jaju.sovereignty.tables import TransferBasis
 from jaju.store.db import Database
-from jaju.store.tables import Tenant
 
 
 class AuditSink(Protocol):
@@ -47,8 +47,10 @@ class TransferService:
     """Records bases (`jaju tenant transfer add/remove/list`) and answers allowed_jurisdictions(tenant)."""
 
     def __init__(self, db: Database, audit: AuditSink, known_jurisdictions: set[str],
-                 policy: PolicyHook | None = None):
+                 policy: PolicyHook | None = None, home_of: Callable[[str], str] | None = None):
         self._db = db
+        # Tenants never change jurisdiction, so the home lookup is cached (shared with KeyService).
+        self._home_of = home_of or TenantJurisdictions(db)
         self._audit = audit
         self.known = {j.upper() for j in known_jurisdictions}
         # The compliance hook: a tenant's packs may add adequate destinations or forbid recorded ones.
@@ -56,11 +58,10 @@ class TransferService:
         self.policy_basis: Callable[[str, str], str | None] | None = None
 
     def home(self, tenant_id: str) -> str:
-        with self._db.sessions() as s:
-            home = s.scalar(select(Tenant.jurisdiction).where(Tenant.id == tenant_id))
-        if home is None:
-            raise TransferError(f"No tenant {tenant_id}.")
-        return home
+        try:
+            return self._home_of(tenant_id)
+        except JajuError:
+            raise TransferError(f"No tenant {tenant_id}.") from None
 
     def add(self, tenant_id: str, to: str, basis: str, evidence: str = "", *, actor: str | None = None) -> TransferView:
         to = to.upper()

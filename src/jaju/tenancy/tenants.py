@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -40,6 +41,8 @@ class TenantService:
         self.db = db
         self.audit = audit
         self.known = known_jurisdictions
+        # Called with a tenant id after its settings or status change (caches of derived state listen).
+        self.listeners: list[Callable[[str], None]] = []
 
     def create(self, name: str, jurisdiction: str, settings: dict | None = None,
                actor: str | None = None) -> TenantView:
@@ -80,6 +83,7 @@ class TenantService:
             view = TenantView.of(t)
         self.audit.append_now(Event(action="tenant.update", tenant_id=view.id, key_id=actor,
                                     fields={"keys": sorted(changes)}))
+        self._changed(view.id)
         return view
 
     def set_quota(self, ref: str, monthly_tokens: int | None, actor: str | None = None) -> TenantView:
@@ -94,4 +98,9 @@ class TenantService:
             t.status = status
             view = TenantView.of(t)
         self.audit.append_now(Event(action=f"tenant.{status}", tenant_id=view.id, key_id=actor))
+        self._changed(view.id)
         return view
+
+    def _changed(self, tenant_id: str) -> None:
+        for listener in self.listeners:
+            listener(tenant_id)
