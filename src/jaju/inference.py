@@ -123,9 +123,11 @@ class InferenceService:
                             request_id=rid)
         return stream, first, backend, info, label
 
-    def _jaju(self, rid: str, info: ModelInfo, backend: Backend) -> dict[str, Any]:
-        return {"request_id": rid, "ai_generated": True, "model": info.id, "weights_sha256": info.sha256,
-                "jurisdiction": backend.jurisdiction, "backend": backend.name}
+    @staticmethod
+    def _extension(backend: Backend, guard: RequestGuard, label: Label, text: str) -> dict[str, Any]:
+        """The response's `jaju` object: the signed label (model, weights, jurisdiction, notices, manifest
+        over exactly `text`), where it ran, and what the safeguards did (citations, PII counts)."""
+        return {"backend": backend.name, **guard.extension(), **guard.provenance(label, text)}
 
     def _record(self, p: Principal, action: str, rid: str, info: ModelInfo | None, backend: Backend | None,
                 started: float, status: int | str, prompt_text: str, out: Outcome | None,
@@ -182,7 +184,7 @@ class InferenceService:
             self._record(p, "chat.completions", rid, info, backend, started, e.status, prompt_text, None, guard)
             raise
         self._record(p, "chat.completions", rid, info, backend, started, 200, prompt_text, out, guard)
-        ext = {**self._jaju(rid, info, backend), **guard.extension(), **guard.provenance(label, out.text)}
+        ext = self._extension(backend, guard, label, out.text)
         body = chat_wire.completion_body(rid, req.model, out.text, out.tool_calls, out.finish, out.prompt_tokens,
                                          out.completion_tokens, jaju=ext)
         return Reply(body=body, headers=label.headers())
@@ -213,8 +215,7 @@ class InferenceService:
                     if req.store:
                         await self._keep(p, req, rid, guard, out)
                     final = chat_wire.chunk_body(rid, req.model, created, {}, out.finish, None, include_usage)
-                    final["jaju"] = {**self._jaju(rid, info, backend), **guard.extension(),
-                                     **guard.provenance(label, out.text)}
+                    final["jaju"] = self._extension(backend, guard, label, out.text)
                     yield _sse(final)
             if include_usage:
                 yield _sse({"id": rid, "object": "chat.completion.chunk", "created": created, "model": req.model,
@@ -263,7 +264,7 @@ class InferenceService:
             raise
         self._record(p, "completions", rid, info, backend, started, 200, req.prompt_text, out, guard)
         text = req.prompt_text + out.text if req.echo else out.text
-        ext = {**self._jaju(rid, info, backend), **guard.extension(), **guard.provenance(label, out.text)}
+        ext = self._extension(backend, guard, label, out.text)
         body = completion_wire.completion_body(rid, req.model, text, out.finish, out.prompt_tokens,
                                                out.completion_tokens, jaju=ext)
         return Reply(body=body, headers=label.headers())
@@ -283,7 +284,7 @@ class InferenceService:
                 if d.text or d.finish_reason:
                     chunk = completion_wire.chunk_body(rid, req.model, created, d.text, d.finish_reason)
                     if d.finish_reason is not None:
-                        chunk["jaju"] = {**self._jaju(rid, info, backend), **guard.provenance(label, out.text)}
+                        chunk["jaju"] = self._extension(backend, guard, label, out.text)
                     yield _sse(chunk)
             if req.stream_options and req.stream_options.include_usage:
                 yield _sse({"id": rid, "object": "text_completion", "created": created, "model": req.model,

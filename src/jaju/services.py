@@ -153,9 +153,6 @@ class Services:
         providers = [self.messages, self.privacy.vault, KnowledgeSubjectData(self.knowledge)]
         return SubjectService(providers, self.keyring, self.audit, self.privacy.vault.subject_digest)
 
-    def known_jurisdictions(self) -> set[str]:
-        return self.tenants.known
-
     def load_models(self) -> None:
         """Load the default chat model and the embedding model (blocking)."""
         self.models.load_sync(self.settings.engine.default_model)
