@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from fastapi import Request
 
 from jaju.errors import ApiError
+from jaju.tenancy.principal import DEFAULT_SCOPES, SCOPES, Principal
 
-SCOPES = ("inference", "admin", "privacy", "knowledge", "audit")
-DEFAULT_SCOPES = ("inference", "privacy", "knowledge")
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling: the tenant and key behind a request."""
-
-    tenant_id: str
-    tenant_name: str
-    key_id: str
-    scopes: frozenset[str]
-    tenant_jurisdiction: str
-
-    def has(self, scope: str) -> bool:
-        return scope in self.scopes or "admin" in self.scopes
+__all__ = ["DEFAULT_SCOPES", "SCOPES", "Principal", "bearer_token", "require_scope"]
 
 
 def bearer_token(request: Request) -> str:

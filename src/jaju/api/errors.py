@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from jaju.errors import ApiError
+from jaju.errors import ApiError, ServiceError
 
 log = logging.getLogger("jaju.api")
 
@@ -18,7 +18,7 @@ _STATUS_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403:
                  422: "invalid_request_error", 429: "rate_limit_error"}
 
 
-def error_response(e: ApiError) -> JSONResponse:
+def error_response(e: ServiceError) -> JSONResponse:
     return JSONResponse(e.body(), status_code=e.status, headers=e.headers)
 
 
@@ -33,8 +33,9 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+    # The one place a domain error becomes an HTTP response (status, OpenAI type, headers).
+    @app.exception_handler(ServiceError)
+    async def _api_error(request: Request, exc: ServiceError) -> JSONResponse:
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 import click
 
-from jaju.api.auth import SCOPES
+from jaju.tenancy.principal import SCOPES
 from jaju.cli.context import CliContext, emit_json, friendly, pass_ctx, table
 
 

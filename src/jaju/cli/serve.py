@@ -7,7 +7,7 @@ import logging
 import click
 import uvicorn
 
-from jaju.api.auth import SCOPES
+from jaju.tenancy.principal import SCOPES
 from jaju.app import create_app
 from jaju.cli.context import CliContext, friendly, pass_ctx
 from jaju.services import Services

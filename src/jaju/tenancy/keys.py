@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from jaju.api.auth import DEFAULT_SCOPES, SCOPES, Principal
+from jaju.tenancy.principal import DEFAULT_SCOPES, SCOPES, Principal
 from jaju.audit import AuditLog, Event
 from jaju.errors import ApiError
 from jaju.store import Database
