@@ -1,4 +1,4 @@
-"""Operators: what replaces a detected value (redact, mask, pseudonymize, hash); block is a policy outcome."""
+"""Operators: what replaces a detected value (redact, mask, pseudonymize, surrogate, hash); block is a policy outcome."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from jaju.privacy.hashing import TenantHasher
 from jaju.privacy.recognizer import RecognizerResult
 from jaju.privacy.session import Session, canonical
 
-OPERATORS = ("redact", "mask", "pseudonymize", "hash", "allow")
+OPERATORS = ("redact", "mask", "pseudonymize", "surrogate", "hash", "allow")
 
 
 def redact(entity: str) -> str:
@@ -58,11 +58,13 @@ def _mask_middle_group(value: str, char: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class OperatorContext:
-    """What operators need beyond the value: tenant (hash) and session (pseudonymize)."""
+    """What operators need beyond the value: tenant (hash), session (pseudonymize, surrogate) and, for
+    surrogates, the real values of the text at hand (a surrogate is never one of them)."""
 
     tenant_id: str
     hasher: TenantHasher
     session: Session | None = None
+    real_values: frozenset[str] = frozenset()
 
 
 def apply(action: str, entity: str, value: str, ctx: OperatorContext, params: Mapping[str, Any] | None = None) -> str:
@@ -77,10 +79,12 @@ def apply(action: str, entity: str, value: str, ctx: OperatorContext, params: Ma
     if action == "hash":
         digest = ctx.hasher.hexdigest(ctx.tenant_id, canonical(entity, value), "hash")
         return f"<{entity}#{digest[:16]}>"
-    if action == "pseudonymize":
+    if action in ("pseudonymize", "surrogate"):
         if ctx.session is None:
-            raise ValueError("pseudonymize needs a session")
+            raise ValueError(f"{action} needs a session")
         digest = ctx.hasher.hexdigest(ctx.tenant_id, f"{entity}\x00{canonical(entity, value)}", "vault")
+        if action == "surrogate":
+            return ctx.session.surrogate_for(entity, value, digest, ctx.real_values)
         return ctx.session.placeholder_for(entity, value, digest)
     raise ValueError(f"unknown operator {action!r}")
 

@@ -10,6 +10,11 @@ A policy is built from a plain dict (what compliance packs produce):
 
 Actions: allow, redact, mask, pseudonymize (also "pseudonymise"), hash, block. The optional purpose
 "output" decides what happens to personal data the model produced that the tenant did not send.
+
+A pseudonym in model input is a placeholder ([PERSON_1]) or a surrogate (a fake but format-valid
+value such as 김민준 or 010-0xxx-xxxx, see surrogates.py). "surrogate" and "placeholder" are
+pseudonymize with that form chosen; plain "pseudonymize" keeps the default form of the entity
+(DEFAULT_SURROGATES). The form only changes what the model sees; both are vault-backed and restored.
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ from jaju.errors import ConfigError
 ACTIONS = ("allow", "redact", "mask", "pseudonymize", "hash", "block")
 PURPOSES = ("model_input", "storage", "logs", "output")
 _ALIASES = {"pseudonymise": "pseudonymize", "pseudonym": "pseudonymize", "replace": "redact", "keep": "allow"}
+_FORMS = ("surrogate", "placeholder")
+# Entities whose model-input pseudonyms are surrogates unless a policy says "placeholder"
+# (chosen by benchmarks/pseudonym_bench.py: see docs/benchmarks.md).
+DEFAULT_SURROGATES: frozenset[str] = frozenset({"PERSON"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +66,12 @@ DEFAULT_RULES: dict[str, EntityRule] = {
 
 
 def _action(value: Any, where: str) -> str:
+    choices = ", ".join((*ACTIONS, *_FORMS))
     if not isinstance(value, str):
-        raise ConfigError(f"Privacy policy {where}: action must be a string, one of {', '.join(ACTIONS)}.")
+        raise ConfigError(f"Privacy policy {where}: action must be a string, one of {choices}.")
     action = _ALIASES.get(value.lower(), value.lower())
-    if action not in ACTIONS:
-        raise ConfigError(f"Privacy policy {where}: unknown action {value!r}; use one of {', '.join(ACTIONS)}.")
+    if action not in ACTIONS and action not in _FORMS:
+        raise ConfigError(f"Privacy policy {where}: unknown action {value!r}; use one of {choices}.")
     return action
 
 
@@ -72,12 +82,15 @@ class PrivacyPolicy:
     rules: Mapping[str, EntityRule] = field(default_factory=lambda: dict(DEFAULT_RULES))
     default: EntityRule = EntityRule()
     score_threshold: float = 0.5
+    # Entities pseudonymised in model input with surrogates rather than placeholders.
+    surrogates: frozenset[str] = DEFAULT_SURROGATES
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Mapping[str, str]], score_threshold: float = 0.5) -> PrivacyPolicy:
         """Defaults overridden by `{entity: {purpose: action}}`; "*" overrides the default rule."""
         rules = dict(DEFAULT_RULES)
         default = EntityRule()
+        surrogates = set(DEFAULT_SURROGATES)
         # "*" first, so entities listed beside it start from the changed default.
         for entity, purposes in sorted(data.items(), key=lambda kv: kv[0] != "*"):
             if not isinstance(purposes, Mapping):
@@ -87,14 +100,25 @@ class PrivacyPolicy:
                 if purpose not in PURPOSES:
                     raise ConfigError(f"Privacy policy {entity}: unknown purpose {purpose!r}; "
                                       f"use {', '.join(PURPOSES)}.")
-                changes[purpose] = _action(action, f"{entity}.{purpose}")
+                chosen = _action(action, f"{entity}.{purpose}")
+                if chosen in _FORMS:
+                    if purpose != "model_input" or entity == "*":
+                        raise ConfigError(f"Privacy policy {entity}.{purpose}: {chosen!r} applies to one "
+                                          "entity's model_input; use pseudonymize elsewhere.")
+                    (surrogates.add if chosen == "surrogate" else surrogates.discard)(entity)
+                    chosen = "pseudonymize"
+                changes[purpose] = chosen
             if entity == "*":
                 default = replace(default, **changes)
             else:
                 rules[entity] = replace(rules.get(entity, default), **changes)
-        return cls(rules, default, score_threshold)
+        return cls(rules, default, score_threshold, frozenset(surrogates))
 
     def action(self, entity: str, purpose: str) -> str:
+        """The action; "surrogate" for model input pseudonymised with surrogates."""
         if purpose not in PURPOSES:
             raise ValueError(f"unknown purpose {purpose!r}")
-        return self.rules.get(entity, self.default).for_purpose(purpose)
+        action = self.rules.get(entity, self.default).for_purpose(purpose)
+        if action == "pseudonymize" and purpose == "model_input" and entity in self.surrogates:
+            return "surrogate"
+        return action

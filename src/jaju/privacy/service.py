@@ -14,7 +14,7 @@ from jaju.privacy.hashing import TenantHasher
 from jaju.privacy.operators import OperatorContext, apply, blocked_error, replace_spans
 from jaju.privacy.policy import PrivacyPolicy
 from jaju.privacy.recognizer import RecognizerResult
-from jaju.privacy.restore import restore_stream
+from jaju.privacy.restore import restore_arguments, restore_stream
 from jaju.privacy.session import Session, canonical
 from jaju.privacy.vault import PseudonymVault
 
@@ -86,6 +86,12 @@ class PrivacyService:
         return out
 
     def restore(self, session: Session, text: str) -> str:
+        """Reply text (or tool-call arguments) with every token the model wrote, in any form, put back.
+
+        JSON (tool-call arguments, a JSON reply) gets the original values JSON-escaped, so it stays valid.
+        """
+        if text[:1] in "{[" or text.lstrip()[:1] in "{[":
+            return restore_arguments(session, text)
         return session.restore(text)
 
     def restore_stream(self, session: Session, chunks: AsyncIterator[str]) -> AsyncIterator[str]:
@@ -102,7 +108,7 @@ class PrivacyService:
         blocked: set[str] = set()
 
         def replacement(r: RecognizerResult, value: str) -> str:
-            if self._digest(session.tenant_id, r.entity_type, value) in session.sent:
+            if self._digest(session.tenant_id, r.entity_type, value) in session.sent or self._is_token(session, r, value):
                 return value
             action = policy.action(r.entity_type, "output")
             if action == "block":
@@ -116,6 +122,15 @@ class PrivacyService:
         return out
 
     # ------------------------------------------------------------------ internals
+    @staticmethod
+    def _is_token(session: Session, r: RecognizerResult, value: str) -> bool:
+        """A surrogate this session gave out (the model may have reformatted it): restored, not scanned."""
+        if session.is_token(value):
+            return True
+        key = canonical(r.entity_type, value)
+        return any(session.entities.get(t) == r.entity_type and canonical(r.entity_type, t) == key
+                   for t in session.values)
+
     def _digest(self, tenant_id: str, entity: str, value: str) -> str:
         return self.hasher.hexdigest(tenant_id, f"{entity}\x00{canonical(entity, value)}", "vault")
 
@@ -125,7 +140,9 @@ class PrivacyService:
         results = self.analyzer.analyze(text, score_threshold=policy.score_threshold)
         if not results:
             return text
-        ctx = OperatorContext(session.tenant_id, self.hasher, session)
+        # A surrogate is never a value of this text, nor any word in it (the whole text is in the list).
+        real = frozenset([text, *(text[r.start:r.end] for r in results)])
+        ctx = OperatorContext(session.tenant_id, self.hasher, session, real)
 
         def replacement(r: RecognizerResult, value: str) -> str:
             session.sent.add(self._digest(session.tenant_id, r.entity_type, value))

@@ -1,4 +1,4 @@
-"""The pseudonym vault: conversation placeholders stored with their values encrypted by the KeyService."""
+"""The pseudonym vault: conversation tokens (placeholders, surrogates) with their values encrypted by the KeyService."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ class PseudonymVault:
                                                           PseudonymEntry.conversation == conv)).scalars().all()
         for row in rows:
             value = self._decrypt(tenant_id, row, subject if row.subject_digest else None)
-            session.remember(row.placeholder, row.value_digest, value)
+            session.remember(row.placeholder, row.value_digest, value, row.entity)
         return session
 
     def save(self, session: Session) -> None:
