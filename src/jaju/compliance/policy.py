@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from jaju.compliance.entities import ENTITIES, SURFACES, Action
 from jaju.compliance.schema import Cited, Disclosure, Duty, Marking, Pack
+from jaju.moderation.categories import CATEGORIES as MODERATION_CATEGORIES
+from jaju.moderation.categories import DEFAULT_ACTION as MODERATION_DEFAULT
+from jaju.moderation.categories import STAGES as MODERATION_STAGES
+from jaju.moderation.categories import stricter as moderation_stricter
 
 T = TypeVar("T")
 
@@ -53,6 +57,13 @@ class Policy:
     incident_hours: Rule[int] | None
     duties: tuple[Rule[Duty], ...]
     conflicts: tuple[str, ...] = ()
+    # category -> stage ("input" / "output") -> "allow" | "flag" | "block"; strictest pack wins.
+    moderation: dict[str, dict[str, Rule[str]]] = field(default_factory=dict)
+
+    def moderation_action(self, category: str, stage: str) -> str:
+        """What moderation does with a detected category; "flag" where no pack rules on it."""
+        rule = self.moderation.get(category, {}).get(stage)
+        return rule.value if rule is not None else MODERATION_DEFAULT
 
     def privacy_actions(self, floor: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, dict[str, str]]:
         """`{entity: {model_input: action, storage: action, logs: action}}` for the privacy engine.
@@ -93,6 +104,9 @@ class Policy:
         for entity, surfaces in self.pii.items():
             for surface, r in surfaces.items():
                 rows.append((f"pii.{entity}.{surface}", r.value.value, r.sources))
+        for category, stages in self.moderation.items():
+            for stage, r in stages.items():
+                rows.append((f"moderation.{category}.{stage}", r.value, r.sources))
         for name in ("processing", "storage", "adequacy"):
             r = getattr(self, name)
             if r is not None:
@@ -149,7 +163,8 @@ def _intersect(candidates: list[tuple[frozenset[str], Source]]) -> Rule[frozense
 
 
 def merge(packs: Sequence[Pack], jurisdiction: str, high_impact: bool = False) -> Policy:
-    """Merge packs strictest-wins: stricter PII action, fewer places, shorter content and longer log retention."""
+    """Merge packs strictest-wins: stricter PII and moderation actions (block > flag > allow), fewer places,
+    shorter content and longer log retention."""
     pii: dict[str, dict[str, Rule[Action]]] = {}
     for entity in ENTITIES:
         per_surface: dict[str, Rule[Action]] = {}
@@ -160,6 +175,13 @@ def merge(packs: Sequence[Pack], jurisdiction: str, high_impact: bool = False) -
                 per_surface[surface] = rule
         if per_surface:
             pii[entity] = per_surface
+
+    moderation: dict[str, dict[str, Rule[str]]] = {}
+    for category in MODERATION_CATEGORIES:
+        for stage in MODERATION_STAGES:
+            cands = [(r.action(stage), _src(p, r)) for p in packs if (r := p.moderation.get(category)) is not None]
+            if (rule := _pick(cands, moderation_stricter)) is not None:
+                moderation.setdefault(category, {})[stage] = rule
 
     res = [(p, p.residency) for p in packs if p.residency is not None]
     processing = _intersect([(frozenset(r.processing), _src(p, r)) for p, r in res])
@@ -211,4 +233,4 @@ def merge(packs: Sequence[Pack], jurisdiction: str, high_impact: bool = False) -
                   pii=pii, processing=processing, storage=storage, adequacy=adequacy,
                   transfer_bases=transfer_bases, content_max_days=content, logs_min_days=logs_min,
                   logs_max_days=logs_max, disclosures=disclosures, markings=markings, rights=rights,
-                  incident_hours=incident, duties=duties, conflicts=tuple(conflicts))
+                  incident_hours=incident, duties=duties, conflicts=tuple(conflicts), moderation=moderation)

@@ -13,11 +13,15 @@ from jaju.compliance.entities import (
     TRANSFER_BASES,
     Action,
 )
+from jaju.moderation.categories import ACTIONS as MODERATION_ACTIONS
+from jaju.moderation.categories import CATEGORIES as MODERATION_CATEGORIES
 
 Entity = Literal[ENTITIES]
 Surface = Literal[SURFACES]
 Language = Literal[LANGUAGES]
 TransferBasisName = Literal[TRANSFER_BASES]
+ModerationCategory = Literal[MODERATION_CATEGORIES]
+ModerationAction = Literal[MODERATION_ACTIONS]
 Jurisdiction = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")]
 Article = Annotated[str, StringConstraints(min_length=3, strip_whitespace=True)]
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -58,6 +62,16 @@ class EntityRule(_Strict):
 
     def article_for(self, surface: str) -> str:
         return self.articles.get(surface, self.article)
+
+
+class ModerationRule(Cited):
+    """What to do when moderation detects one category: on the request (input) and the reply (output)."""
+
+    input: ModerationAction
+    output: ModerationAction
+
+    def action(self, stage: str) -> str:
+        return getattr(self, stage)
 
 
 class TransferBasis(Cited):
@@ -148,6 +162,7 @@ class Pack(_Strict):
     binding: bool = True
     pii: dict[Entity, EntityRule] = {}
     pii_default: EntityRule | None = None
+    moderation: dict[ModerationCategory, ModerationRule] = {}
     residency: Residency | None = None
     retention: Retention | None = None
     labelling: Labelling = Labelling()

@@ -1,0 +1,91 @@
+"""The lexicon classifier: every rewritten view matched against the lexicon, each hit checked in context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from jaju.korean.analyzer import KoreanAnalyzer
+from jaju.moderation.context import Reading, innocent, reported
+from jaju.moderation.lexicon import Lexicon, Term
+from jaju.moderation.normalize import View, skeleton_of, views
+
+THRESHOLD = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A term found in the text: original offsets, and whether it was only quoted or reported."""
+
+    term: Term
+    start: int
+    end: int
+    quoted: bool
+
+
+@dataclass
+class Detection:
+    """Per-category scores of one text, the OpenAI sub-keys its terms set, and the hits behind them."""
+
+    scores: dict[str, float] = field(default_factory=dict)
+    subs: dict[str, float] = field(default_factory=dict)
+    quoted: set[str] = field(default_factory=set)  # categories only mentioned in reported speech
+    hits: list[Hit] = field(default_factory=list)
+
+    def add(self, category: str, score: float) -> None:
+        # Independent pieces of evidence combine like probabilities: two weak hits outweigh one.
+        prev = self.scores.get(category, 0.0)
+        self.scores[category] = round(1 - (1 - prev) * (1 - score), 4)
+
+
+class LexiconClassifier:
+    """Finds lexicon terms in every view of a text; Kiwi (shared, passed in) vetoes innocent readings."""
+
+    def __init__(self, lexicon: Lexicon, korean: KoreanAnalyzer):
+        self.lexicon = lexicon
+        self.korean = korean
+
+    def detect(self, text: str) -> Detection:
+        found: dict[tuple[str, int, int], Hit] = {}
+        keys: list[str] = []
+        candidates: list[tuple[Term, View, int, int]] = []
+        for view in views(text):
+            skel = skeleton_of(view)
+            keys.append(skel.key)
+            for term, s, e in self.lexicon.find(skel.key):
+                if skel.aligned(s, e):  # whole syllables only: not 좆 in 조|직
+                    candidates.append((term, view, skel.view_start(s), skel.index[e - 1] + 1))
+        readings: dict[int, Reading] = {}
+        for term, view, vs, ve in candidates:
+            if term.needs is not None and not self.lexicon.has_group(term.needs, keys):
+                continue
+            reading = readings.get(id(view))
+            if reading is None:
+                reading = readings[id(view)] = Reading(view.text, self.korean.morphemes(view.text))
+            if innocent(term, reading, vs, ve):
+                continue
+            start, end = view.span(vs, ve)
+            slot = (term.category, start, end)
+            if slot not in found:
+                found[slot] = Hit(term, start, end, reported(text, start, end))
+        det = Detection()
+        for hit in _longest(found.values()):
+            det.hits.append(hit)
+            if hit.quoted:
+                continue
+            det.add(hit.term.category, hit.term.score)
+            if hit.term.sub:
+                det.subs[hit.term.sub] = max(det.subs.get(hit.term.sub, 0.0), hit.term.score)
+        direct = {h.term.category for h in det.hits if not h.quoted}
+        det.quoted = {h.term.category for h in det.hits if h.quoted} - direct
+        return det
+
+
+def _longest(hits) -> list[Hit]:
+    """Per category, drop hits inside a longer hit of the same category (개새끼 also contains 새끼)."""
+    ordered = sorted(hits, key=lambda h: (h.term.category, h.start, -(h.end - h.start)))
+    kept: list[Hit] = []
+    for h in ordered:
+        if kept and kept[-1].term.category == h.term.category and kept[-1].start <= h.start and h.end <= kept[-1].end:
+            continue
+        kept.append(h)
+    return kept
