@@ -40,9 +40,14 @@ class EngineSettings(BaseModel):
 class AuditSettings(BaseModel):
     """The tamper-evident audit trail."""
 
+    # Unused since every group commit signs its batch; kept so existing config files still load.
     checkpoint_every_events: int = Field(1000, ge=1)
     checkpoint_every_seconds: float = Field(60.0, gt=0)
     flush_max_batch: int = Field(1000, ge=1)
+    # A request waits at most this long for its audit record; then 503 (also the store's lock wait).
+    ack_timeout_seconds: float = Field(10.0, gt=0)
+    # Optional append-only copy of every signed checkpoint, on a volume the database writer cannot rewrite.
+    witness_path: Path | None = None
 
 
 class LimitSettings(BaseModel):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from sqlalchemy import delete, select, update
 
 from jaju.audit import AuditLog, Event
@@ -14,27 +12,13 @@ from jaju.audit.events import canonical
 from jaju.audit.export import export_tenant
 from jaju.audit.keys import DeploymentKey
 from jaju.audit.verify import verify_export, verify_store
-from jaju.settings import AuditSettings
-from jaju.store import Database
 from jaju.store.tables import AuditCheckpoint, AuditEvent
-
-
-@pytest.fixture
-def audit(database_url: str, tmp_path: Path):
-    db = Database(database_url)
-    db.migrate()
-    key = DeploymentKey.load_or_create(tmp_path / "keys")
-    log = AuditLog(db, key, AuditSettings(checkpoint_every_events=5, checkpoint_every_seconds=3600), b"s" * 32)
-    log.start()
-    yield log
-    log.close()
-    db.dispose()
 
 
 def fill(audit: AuditLog, n: int = 12) -> None:
     for i in range(n):
         tenant = "ten_a" if i % 2 == 0 else "ten_b"
-        # one commit per event, so checkpoints fall exactly every 5 events (batches may cover more)
+        # one commit per event, so each event gets its own signed checkpoint
         audit.append_now(Event(action="chat.completions", tenant_id=tenant, key_id="key_1", status=200,
                                fields={"model": "qwen", "prompt_tokens": i,
                                        "input_hmac": audit.hmac(tenant, f"질문 {i}")}))
@@ -48,9 +32,9 @@ def test_intact_chain_verifies_with_checkpoints(audit):
     fill(audit)
     report = check(audit)
     assert report.ok, report.problem
-    assert report.events == 12 and report.checkpoints == 2  # every 5 events
-    assert audit.checkpoint() == 12
-    assert check(audit).checkpoints == 3
+    assert report.events == 12 and report.checkpoints == 12  # every commit signs its batch
+    assert audit.checkpoint() == 12  # the head is signed already: nothing is written
+    assert check(audit).checkpoints == 12
 
 
 def test_edited_event_is_named(audit):
@@ -78,7 +62,7 @@ def test_edited_event_with_recomputed_hashes_is_caught_by_checkpoint(audit):
             chain = link(chain, row.leaf_hash)
             row.chain_hash = chain
     report = check(audit)
-    assert not report.ok and report.bad_seq == 5 and "rewritten" in report.problem
+    assert not report.ok and report.bad_seq == 3 and "rewritten" in report.problem
 
 
 def test_deleted_event_is_named(audit):
@@ -169,7 +153,7 @@ def test_export_verifies_with_public_key_alone(audit, tmp_path):
     tampered = tmp_path / "b.jsonl"
     tampered.write_text("\n".join(lines) + "\n", encoding="utf-8")
     bad = verify_export(tampered, pem)
-    assert not bad.ok and bad.bad_seq == 5  # the first checkpoint after the edit
+    assert not bad.ok and bad.bad_seq == 3  # the edited event's own checkpoint
 
     dropped = tmp_path / "c.jsonl"
     dropped.write_text("\n".join(ln for ln in lines if '"seq": 4,' not in ln) + "\n", encoding="utf-8")

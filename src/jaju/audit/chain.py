@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 GENESIS = "0" * 64
 
@@ -19,3 +20,17 @@ def link(prev_chain: str, leaf: str) -> str:
 def checkpoint_message(seq: int, chain_hash: str, ts: str, key_id: str) -> bytes:
     """The exact bytes an Ed25519 checkpoint signature covers."""
     return f"jaju-audit-checkpoint/1|{seq}|{chain_hash}|{ts}|{key_id}".encode("ascii")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement "the chain ends at `seq` with `chain_hash`" (store row, export line, witness line)."""
+
+    seq: int
+    chain_hash: str
+    ts: str
+    key_id: str
+    signature: bytes
+
+    def message(self) -> bytes:
+        return checkpoint_message(self.seq, self.chain_hash, self.ts, self.key_id)

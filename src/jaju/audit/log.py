@@ -1,50 +1,63 @@
-"""AuditLog: appends events to a hash chain in the store, in batches, off the request path.
+"""AuditLog: appends events to a hash chain in the store, in signed group commits.
 
-Requests hand events to a queue and move on. One writer thread per process drains the queue in batches:
-each batch is one transaction that takes the store's write lock (PostgreSQL advisory lock, SQLite's
-single writer), reads the chain's tail, links the new events and commits (group commit). Several jaju
-processes on one PostgreSQL database therefore extend one chain without forking it. Signed checkpoints
-are written every N events or T seconds, whichever comes first.
+Callers hand events to a queue. One writer thread per process drains it in batches: each batch is one
+transaction that takes the store's write lock (PostgreSQL advisory lock, SQLite's single writer),
+checks that the chain's head is the one its newest checkpoint signed, links the new events, signs the
+new head (Ed25519) and commits (`jaju.audit.commit`). Then the checkpoint goes to the witness, if one
+is configured, and only then are the batch's callers told. So an event whose `record()` returned is on
+disk, covered by a signature, and witnessed. Several jaju processes on one PostgreSQL database extend
+one chain without forking it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import os
 import queue
 import threading
-import time
 from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from jaju.audit.chain import GENESIS, checkpoint_message, leaf_hash, link
-from jaju.audit.events import Event, canonical
+from jaju.audit.commit import APPEND_LOCK, ChainWriter, Committed
+from jaju.audit.errors import AuditTailUnsigned, AuditUnavailable
+from jaju.audit.events import Event
 from jaju.audit.keys import DeploymentKey
+from jaju.audit.witness import FileWitness, Witness
+from jaju.errors import ConfigError
 from jaju.settings import AuditSettings
 from jaju.store import Database
-from jaju.store.base import utcnow
-from jaju.store.tables import AuditCheckpoint, AuditEvent
+from jaju.store.tables import AuditEvent
 
 log = logging.getLogger("jaju.audit")
-_APPEND_LOCK = 0x61756474  # "audt": one chain writer at a time across processes
+
+# A queue item: an event (None: a flush marker) and who waits for it (None: nobody).
+_Sink = Future | asyncio.Future | None
 
 
 class AuditLog:
-    """Tamper-evident, append-only event log with signed checkpoints."""
+    """Tamper-evident, append-only event log; every committed batch carries a signed checkpoint."""
 
-    def __init__(self, db: Database, key: DeploymentKey, settings: AuditSettings, hmac_secret: bytes):
+    def __init__(self, db: Database, key: DeploymentKey, settings: AuditSettings, hmac_secret: bytes,
+                 witness: Witness | None = None):
         self.db = db
         self.key = key
         self.settings = settings
         self._secret = hmac_secret
-        self._queue: queue.Queue[tuple[Event | None, Future | None] | None] = queue.Queue()
+        if witness is None and settings.witness_path is not None:
+            witness = FileWitness(settings.witness_path)
+            witness.open()  # a witness path that cannot be used stops start-up, not the first request
+        self.witness = witness
+        self._writer = ChainWriter(db, key, settings.ack_timeout_seconds)
+        self._queue: queue.SimpleQueue[tuple[Event | None, _Sink] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._last_checkpoint_at = time.monotonic()
+        self._sync_lock = threading.Lock()  # without the thread, callers commit one at a time
         self.appended = 0
         self.failures = 0
 
@@ -54,42 +67,95 @@ class AuditLog:
             self._thread = threading.Thread(target=self._run, name="jaju-audit", daemon=True)
             self._thread.start()
 
-    def append(self, event: Event) -> None:
-        """Queue an event; it becomes durable within one batch interval."""
+    async def record(self, event: Event) -> int:
+        """Append and wait until the event is committed, signed and witnessed; returns its sequence number.
+
+        Concurrent callers share one transaction (group commit). Raises AuditUnavailable (HTTP 503) when
+        the store or the witness does not take the event within `[audit] ack_timeout_seconds`.
+        """
         if self._thread is None:
-            self._write([(event, None)])
+            return await asyncio.to_thread(self.append_now, event)
+        if not self._thread.is_alive():
+            raise AuditUnavailable("The audit writer has stopped; no event can be recorded.")
+        fut = asyncio.get_running_loop().create_future()
+        self._queue.put((event, fut))
+        try:
+            async with asyncio.timeout(self.settings.ack_timeout_seconds):
+                return await fut
+        except TimeoutError:
+            raise AuditUnavailable(f"The audit store did not confirm the event within "
+                                   f"{self.settings.ack_timeout_seconds:g} s.") from None
+
+    def append(self, event: Event) -> None:
+        """Queue an event without waiting (events no response depends on); failures are logged and counted."""
+        if self._thread is None:
+            try:
+                self.append_now(event)
+            except AuditUnavailable as e:
+                self.failures += 1
+                log.error("audit event %s not recorded: %s", event.action, e)
             return
         self._queue.put((event, None))
 
     def append_now(self, event: Event) -> int:
-        """Append and wait until the event is committed; returns its sequence number."""
+        """Append and block until the event is committed, signed and witnessed; returns its sequence number."""
         if self._thread is None:
-            return self._write([(event, None)])[0]
+            with self._sync_lock:
+                result = self._commit([event]).results[0]
+            if isinstance(result, Exception):
+                raise result
+            return result
         fut: Future = Future()
         self._queue.put((event, fut))
-        return fut.result(timeout=60)
+        try:
+            return fut.result(timeout=self.settings.ack_timeout_seconds)
+        except TimeoutError:
+            raise AuditUnavailable(f"The audit store did not confirm the event within "
+                                   f"{self.settings.ack_timeout_seconds:g} s.") from None
 
     def flush(self) -> None:
-        """Wait until everything queued so far is committed."""
+        """Wait until everything queued so far is committed (or has failed)."""
         if self._thread is not None:
             fut: Future = Future()
             self._queue.put((None, fut))  # a marker: resolved after every item before it is written
             fut.result(timeout=60)
 
-    def checkpoint(self) -> int | None:
-        """Sign the current tail now; returns its sequence number (None when the log is empty)."""
+    def checkpoint(self, *, accept_unsigned_tail: bool = False) -> int | None:
+        """Confirm the chain's head is signed; returns its sequence number (None when the log is empty).
+
+        Every batch is signed when it commits, so this writes nothing on a healthy store. A head that no
+        valid checkpoint covers (left by an older jaju that crashed, or forged) raises AuditTailUnsigned;
+        with `accept_unsigned_tail` an `audit.tail.accepted` event naming the range is appended and
+        signed instead, so the operator's decision is itself on the record.
+        """
         self.flush()
         with self.db.immediate() as s:
-            self.db.lock_for_write(s, _APPEND_LOCK)
-            return self._checkpoint_tail(s)
+            head = self._writer.lock_and_read_head(s)
+            problem = self._writer.tail_problem(head)
+        if problem is None:
+            return head.seq or None
+        if not accept_unsigned_tail:
+            raise AuditTailUnsigned(f"The audit trail's tail is not signed: {problem} Run `jaju audit verify`; "
+                                    "if the events are genuine, `jaju audit checkpoint --accept-unsigned-tail`.")
+        signed = head.checkpoint.seq if head.checkpoint else 0
+        event = Event(action="audit.tail.accepted",
+                      fields={"signed_through": signed, "through_seq": head.seq, "key_of_process": self.key.key_id})
+        with self._sync_lock:
+            result = self._commit([event], accept_unsigned_tail=True).results[0]
+        if isinstance(result, Exception):
+            raise result
+        log.warning("audit: unsigned tail accepted by the operator: %s", problem)
+        return result
 
     def close(self) -> None:
+        """Drain the queue and stop the writer; writes no checkpoint of its own (every batch has one)."""
         if self._thread is not None:
             self.flush()
             self._queue.put(None)
             self._thread.join(timeout=30)
             self._thread = None
-        self.checkpoint()
+        if self.witness is not None:
+            self.witness.close()
 
     def redact_before(self, tenant_id: str, before: datetime) -> int:
         """Log retention: drop the bodies of a tenant's events older than `before`, keeping their hashes.
@@ -99,7 +165,7 @@ class AuditLog:
         """
         self.flush()
         with self.db.immediate() as s:
-            self.db.lock_for_write(s, _APPEND_LOCK)
+            self.db.lock_for_write(s, APPEND_LOCK)
             through = s.execute(select(func.max(AuditEvent.seq)).where(
                 AuditEvent.tenant_id == tenant_id, AuditEvent.ts < before, AuditEvent.body != "")).scalar()
             if through is None:
@@ -123,93 +189,99 @@ class AuditLog:
         return self._queue.qsize()
 
     # --- writer -----------------------------------------------------------------------------
+    def _commit(self, events: list[Event], *, accept_unsigned_tail: bool = False) -> Committed:
+        """One group commit plus its witness copy; any failure becomes AuditUnavailable."""
+        try:
+            done = self._writer.commit(events, accept_unsigned_tail=accept_unsigned_tail)
+        except AuditUnavailable:
+            raise
+        except SQLAlchemyError as e:
+            raise AuditUnavailable(f"The audit store cannot record events ({_reason(e)}).") from e
+        if done.checkpoint is not None and self.witness is not None:
+            try:
+                self.witness.append(done.checkpoint)
+            except (OSError, ConfigError) as e:
+                # The events are in the store and signed, but their callers are told no: the response they
+                # would acknowledge is refused rather than left unwitnessed.
+                raise AuditUnavailable(f"The audit witness did not take checkpoint {done.checkpoint.seq} "
+                                       f"({e}).") from e
+        self.appended += sum(1 for r in done.results if not isinstance(r, Exception))
+        return done
+
     def _run(self) -> None:
         stop = False
         while not stop:
-            try:
-                first = self._queue.get(timeout=min(1.0, self.settings.checkpoint_every_seconds))
-            except queue.Empty:
-                self._maybe_timed_checkpoint()
-                continue
-            batch = [first]
+            batch = [self._queue.get()]
             while len(batch) < self.settings.flush_max_batch:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            if None in batch:
-                stop = True
+            stop = None in batch
             items = [b for b in batch if b is not None and b[0] is not None]
-            waiters = [b[1] for b in batch if b is not None and b[0] is None and b[1] is not None]
+            settled: list[tuple[_Sink, int | None, BaseException | None]] = []
             if items:
-                try:
-                    seqs = self._write(items)
-                except Exception as e:  # the request already returned; never lose the error silently
-                    self.failures += len(items)
-                    log.error("audit append failed for %d events: %s", len(items), e)
-                    for _, fut in items:
-                        if fut is not None:
-                            fut.set_exception(e)
-                else:
-                    for (_, fut), seq in zip(items, seqs):
-                        if fut is not None:
-                            fut.set_result(seq)
-            for fut in waiters:
-                fut.set_result(None)
-            self._maybe_timed_checkpoint()
+                settled = self._write_batch(items)
+            settled += [(b[1], None, None) for b in batch if b is not None and b[0] is None]
+            _settle_all(settled)
 
-    def _write(self, items: list[tuple[Event, Future | None]]) -> list[int]:
-        with self.db.immediate() as s:
-            self.db.lock_for_write(s, _APPEND_LOCK)
-            row = s.execute(select(AuditEvent.seq, AuditEvent.chain_hash)
-                            .order_by(AuditEvent.seq.desc()).limit(1)).first()
-            seq, chain = (row[0], row[1]) if row else (0, GENESIS)
-            rows, seqs = [], []
-            for event, _ in items:
-                seq += 1
-                record = event.to_record()
-                record["seq"] = seq
-                body = canonical(record)
-                leaf = leaf_hash(body)
-                chain = link(chain, leaf)
-                rows.append({"seq": seq, "ts": event.ts, "tenant_id": event.tenant_id, "action": event.action,
-                             "body": body.decode("utf-8"), "leaf_hash": leaf, "chain_hash": chain})
-                seqs.append(seq)
-            s.execute(insert(AuditEvent), rows)
-            last_cp = s.execute(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq.desc()).limit(1)).scalar()
-            if seq - (last_cp or 0) >= self.settings.checkpoint_every_events:
-                self._sign(s, seq, chain)
-        self.appended += len(seqs)
-        return seqs
-
-    def _maybe_timed_checkpoint(self) -> None:
-        if time.monotonic() - self._last_checkpoint_at < self.settings.checkpoint_every_seconds:
-            return
-        self._last_checkpoint_at = time.monotonic()
+    def _write_batch(self, items: list[tuple[Event, _Sink]]) -> list[tuple[_Sink, int | None, BaseException | None]]:
         try:
-            with self.db.immediate() as s:
-                self.db.lock_for_write(s, _APPEND_LOCK)
-                self._checkpoint_tail(s)
-        except Exception as e:  # a failed timed checkpoint is retried next interval; say so
-            log.error("audit checkpoint failed: %s", e)
+            done = self._commit([event for event, _ in items])
+        except AuditUnavailable as e:
+            self.failures += len(items)
+            log.error("audit: %d events not recorded: %s", len(items), e)
+            return [(sink, None, e) for _, sink in items]
+        except Exception as e:  # a bug here must fail the waiters, not kill the writer thread
+            self.failures += len(items)
+            log.exception("audit: %d events not recorded", len(items))
+            err = AuditUnavailable(f"The audit writer failed ({type(e).__name__}).")
+            return [(sink, None, err) for _, sink in items]
+        out: list[tuple[_Sink, int | None, BaseException | None]] = []
+        for (event, sink), result in zip(items, done.results):
+            if isinstance(result, Exception):
+                self.failures += 1
+                log.error("audit event %s rejected: %s", event.action, result)
+                out.append((sink, None, result))
+            else:
+                out.append((sink, result, None))
+        return out
 
-    def _checkpoint_tail(self, s) -> int | None:
-        row = s.execute(select(AuditEvent.seq, AuditEvent.chain_hash)
-                        .order_by(AuditEvent.seq.desc()).limit(1)).first()
-        if row is None:
-            return None
-        last_cp = s.execute(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq.desc()).limit(1)).scalar()
-        if last_cp is None or last_cp < row[0]:
-            self._sign(s, row[0], row[1])
-        return row[0]
 
-    def _sign(self, s, seq: int, chain: str) -> None:
-        ts = utcnow()
-        ts_s = ts.isoformat(timespec="microseconds")
-        sig = self.key.sign(checkpoint_message(seq, chain, ts_s, self.key.key_id))
-        s.execute(insert(AuditCheckpoint), [{"seq": seq, "ts": ts, "chain_hash": chain,
-                                             "key_id": self.key.key_id, "signature": sig}])
-        self._last_checkpoint_at = time.monotonic()
+def _settle_all(settled: list[tuple[_Sink, int | None, BaseException | None]]) -> None:
+    """Resolve waiters: thread futures directly, asyncio futures with one wake-up per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+    for sink, value, error in settled:
+        if sink is None:
+            continue
+        if isinstance(sink, asyncio.Future):
+            by_loop.setdefault(sink.get_loop(), []).append((sink, value, error))
+        elif error is not None:
+            sink.set_exception(error)
+        else:
+            sink.set_result(value)
+    for loop, group in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle_in_loop, group)
+        except RuntimeError:  # the caller's loop has closed; nobody is left to tell
+            log.debug("audit: %d waiters' event loop closed before their batch committed", len(group))
+
+
+def _settle_in_loop(group: list[tuple[asyncio.Future, int | None, BaseException | None]]) -> None:
+    for fut, value, error in group:
+        if fut.done():  # timed out or cancelled meanwhile
+            continue
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(value)
+
+
+def _reason(e: SQLAlchemyError) -> str:
+    """The driver's own first line, without the SQL or its parameters."""
+    orig = e.orig if isinstance(e, DBAPIError) and e.orig is not None else e
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+    return f"{type(orig).__name__}: {first}" if first else type(orig).__name__
 
 
 def load_hmac_secret(path: Path) -> bytes:
@@ -223,4 +295,3 @@ def load_hmac_secret(path: Path) -> bytes:
         with os.fdopen(fd, "wb") as f:
             f.write(os.urandom(32))
     return path.read_bytes()
-

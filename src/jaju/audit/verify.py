@@ -6,13 +6,15 @@ import base64
 import json
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
-from jaju.audit.chain import GENESIS, checkpoint_message, leaf_hash, link
+from jaju.audit.chain import GENESIS, Checkpoint, leaf_hash, link
 from jaju.audit.keys import key_id_of, load_public, verify_signature
 from jaju.store import Database
 from jaju.store.tables import AuditCheckpoint, AuditEvent
@@ -28,6 +30,7 @@ class Report:
     events: int = 0
     redacted: int = 0
     checkpoints: int = 0
+    witnessed: int = 0
     last_seq: int = 0
     problem: str | None = None
     bad_seq: int | None = None
@@ -38,29 +41,56 @@ class Report:
         return self
 
 
-@dataclass(frozen=True)
-class Checkpoint:
-    seq: int
-    chain_hash: str
-    ts: str
-    key_id: str
-    signature: bytes
-
-
 def _check_signature(cp: Checkpoint, keys: dict[str, Ed25519PublicKey]) -> str | None:
     public = keys.get(cp.key_id)
     if public is None:
         return f"checkpoint at event {cp.seq} is signed by key {cp.key_id}, which is not among the trusted keys"
-    if not verify_signature(public, cp.signature, checkpoint_message(cp.seq, cp.chain_hash, cp.ts, cp.key_id)):
+    if not verify_signature(public, cp.signature, cp.message()):
         return f"checkpoint at event {cp.seq} has an invalid signature (checkpoint edited or forged)"
     return None
 
 
-def verify_store(db: Database, public_keys: Iterable[Ed25519PublicKey], batch: int = 20000) -> Report:
-    """Walk every event and checkpoint in the store and report the first inconsistency."""
+@contextmanager
+def read_only_snapshot(db: Database) -> Iterator[Connection]:
+    """One consistent, read-only view of the store.
+
+    Verifying must never write (a verifier that signs what it reads would seal a forgery), and a live
+    writer committing meanwhile must not make the events and checkpoints read here disagree.
+    """
+    with db.engine.connect() as conn:
+        if db.dialect == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin() as txn:
+                yield conn
+                txn.rollback()
+            return
+        conn.exec_driver_sql("PRAGMA query_only=ON")
+        try:
+            conn.exec_driver_sql("BEGIN")  # a deferred read transaction: one snapshot for every query
+            yield conn
+        finally:
+            conn.rollback()
+            conn.exec_driver_sql("PRAGMA query_only=OFF")
+
+
+def verify_store(db: Database, public_keys: Iterable[Ed25519PublicKey], batch: int = 20000,
+                 witness: Iterable[Checkpoint] | None = None) -> Report:
+    """Walk every event and checkpoint in the store (read-only) and report the first inconsistency.
+
+    With `witness` (checkpoints copied elsewhere as they were made), the store's chain must also pass
+    through every witnessed checkpoint: that catches a chain rewritten and re-signed with the real key.
+    """
     keys = {key_id_of(k): k for k in public_keys}
     report = Report()
-    with db.engine.connect() as conn:
+    witnessed: dict[int, Checkpoint] = {}
+    for cp in witness or ():
+        problem = _check_signature(cp, keys)
+        if problem:
+            return report.fail(cp.seq, f"the witness's {problem}")
+        if witnessed.get(cp.seq, cp).chain_hash != cp.chain_hash:
+            return report.fail(cp.seq, f"the witness holds two different checkpoints for event {cp.seq}")
+        witnessed[cp.seq] = cp
+    with read_only_snapshot(db) as conn:
         cps = [Checkpoint(r.seq, r.chain_hash, r.ts.isoformat(timespec="microseconds"), r.key_id, bytes(r.signature))
                for r in conn.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))]
         for cp in cps:
@@ -104,21 +134,43 @@ def verify_store(db: Database, public_keys: Iterable[Ed25519PublicKey], batch: i
                     return report.fail(seq, f"the signed checkpoint at event {seq} does not match the chain: "
                                             f"events up to {seq} were rewritten")
                 report.checkpoints += 1
+            seen = witnessed.get(seq)
+            if seen is not None:
+                if seen.chain_hash != chain:
+                    return report.fail(seq, f"the store's chain at event {seq} differs from the witness's checkpoint: "
+                                            f"events up to {seq} were rewritten and re-signed")
+                report.witnessed += 1
             report.events += 1
             expected = seq + 1
-        report.last_seq = expected - 1
-        for tenant, seq in redacted.items():
-            if seq > claims.get(tenant, 0):
-                return report.fail(seq, f"event {seq} lost its content without a retention record "
-                                        "(no audit.redacted event covers it)")
-        beyond = [cp.seq for cp in cps if cp.seq > report.last_seq]
-        if beyond:
-            return report.fail(report.last_seq + 1, f"the log ends at event {report.last_seq} but a signed "
-                                                    f"checkpoint covers event {beyond[-1]}: the tail was truncated")
-        if cps and report.last_seq > cps[-1].seq:
-            report.notes.append(f"events {cps[-1].seq + 1}..{report.last_seq} come after the last signed checkpoint")
-        elif not cps and report.last_seq:
-            report.notes.append("no signed checkpoint yet; run `jaju audit checkpoint`")
+    report.last_seq = expected - 1
+    for tenant, seq in redacted.items():
+        if seq > claims.get(tenant, 0):
+            return report.fail(seq, f"event {seq} lost its content without a retention record "
+                                    "(no audit.redacted event covers it)")
+    beyond = [cp.seq for cp in cps if cp.seq > report.last_seq]
+    if beyond:
+        return report.fail(report.last_seq + 1, f"the log ends at event {report.last_seq} but a signed "
+                                                f"checkpoint covers event {beyond[-1]}: the tail was truncated")
+    signed = cps[-1].seq if cps else 0
+    if report.last_seq > signed:
+        return report.fail(signed + 1, f"events {signed + 1}..{report.last_seq} follow the last signed checkpoint "
+                                       f"(event {signed}): no signature covers them, so they may be forged or "
+                                       "rewritten. jaju commits every batch with its checkpoint; if an older jaju "
+                                       "left them, review them and run `jaju audit checkpoint --accept-unsigned-tail`")
+    if witness is not None:
+        return _check_witness_ends(report, witnessed)
+    return report
+
+
+def _check_witness_ends(report: Report, witnessed: dict[int, Checkpoint]) -> Report:
+    last_witnessed = max(witnessed, default=0)
+    if last_witnessed > report.last_seq:
+        return report.fail(report.last_seq + 1, f"the log ends at event {report.last_seq} but the witness holds a "
+                                                f"checkpoint at event {last_witnessed}: the tail was deleted")
+    if report.last_seq > last_witnessed:
+        return report.fail(last_witnessed + 1, f"events {last_witnessed + 1}..{report.last_seq} are covered by no "
+                                               "witnessed checkpoint (written without the witness, or a commit "
+                                               "crashed before reaching it; the next batch covers them)")
     return report
 
 
