@@ -50,7 +50,10 @@ def test_policy_from_dict_overrides_and_defaults() -> None:
 
 def test_default_policy_keeps_rrn_from_models() -> None:
     assert PrivacyPolicy().action("KR_RRN", "model_input") in ("redact", "pseudonymize", "block")
-    assert PrivacyPolicy().action("PERSON", "model_input") == "pseudonymize"
+    assert PrivacyPolicy().action("PERSON", "model_input") == "surrogate"  # pseudonymised, with a fake name
+    assert PrivacyPolicy().action("PERSON", "storage") == "pseudonymize"
+    placeholders = PrivacyPolicy.from_dict({"PERSON": {"model_input": "placeholder"}})
+    assert placeholders.action("PERSON", "model_input") == "pseudonymize"
 
 
 @pytest.mark.parametrize("bad", [{"KR_RRN": {"model_input": "shred"}}, {"KR_RRN": {"training": "allow"}},

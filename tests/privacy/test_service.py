@@ -13,6 +13,8 @@ from jaju.privacy.policy import PrivacyPolicy
 from jaju.privacy.service import PrivacyService
 from jaju.privacy.tables import PseudonymEntry
 
+# Placeholders for every entity (the default gives names surrogates; see test_surrogates_* below).
+PLACEHOLDERS = PrivacyPolicy(surrogates=frozenset())
 RRN = "900101-1234568"
 PHONE = "010-1234-5678"
 
@@ -38,7 +40,7 @@ def test_engine_never_sees_rrn_names_or_phone(service: PrivacyService) -> None:
     engine = RecordingEngine()
     messages = [{"role": "system", "content": "친절한 상담원입니다."},
                 {"role": "user", "content": f"홍길동입니다. 주민번호 {RRN}, 연락처 {PHONE}로 연락 주세요."}]
-    protected, session = service.protect("tenant-a", messages, PrivacyPolicy(), conv())
+    protected, session = service.protect("tenant-a", messages, PLACEHOLDERS, conv())
     reply = engine.chat(protected)
     sent = json.dumps(engine.received, ensure_ascii=False)
     assert RRN not in sent and "1234568" not in sent and PHONE not in sent and "홍길동" not in sent
@@ -50,10 +52,10 @@ def test_engine_never_sees_rrn_names_or_phone(service: PrivacyService) -> None:
 def test_pseudonyms_are_stable_across_turns(service: PrivacyService) -> None:
     key = conv()
     first, _ = service.protect("tenant-a", [{"role": "user", "content": "김민수 고객님 번호는 010-2222-3333입니다"}],
-                               PrivacyPolicy(), key)
+                               PLACEHOLDERS, key)
     second, session = service.protect("tenant-a", [
         {"role": "user", "content": "박서준 고객님과 김민수 고객님께 01022223333로 전화해 주세요"}],
-        PrivacyPolicy(), key)
+        PLACEHOLDERS, key)
     assert first[0]["content"] == "[PERSON_1] 고객님 번호는 [KR_PHONE_1]입니다"
     assert second[0]["content"] == "[PERSON_2] 고객님과 [PERSON_1] 고객님께 [KR_PHONE_1]로 전화해 주세요"
     assert session.restore("[PERSON_2]") == "박서준"
@@ -70,9 +72,38 @@ def test_vault_stores_only_ciphertext(service: PrivacyService, db) -> None:
 
 def test_tenants_do_not_share_pseudonyms(service: PrivacyService) -> None:
     key = conv()
-    service.protect("tenant-a", [{"role": "user", "content": "이영희 고객님"}], PrivacyPolicy(), key)
-    _, other = service.protect("tenant-b", [{"role": "user", "content": "정우성 고객님"}], PrivacyPolicy(), key)
+    service.protect("tenant-a", [{"role": "user", "content": "이영희 고객님"}], PLACEHOLDERS, key)
+    _, other = service.protect("tenant-b", [{"role": "user", "content": "정우성 고객님"}], PLACEHOLDERS, key)
     assert other.restore("[PERSON_1]") == "정우성"
+
+
+def test_surrogates_are_fake_stable_and_kept_encrypted_in_the_vault(service: PrivacyService, db) -> None:
+    key = conv()
+    text = "홍길동 고객님 번호는 010-2222-3333입니다. 홍길동 고객님께 연락 주세요."
+    first, _ = service.protect("tenant-s", [{"role": "user", "content": text}], PrivacyPolicy(), key)
+    sent = first[0]["content"]
+    assert "홍길동" not in sent and "[PERSON_" not in sent  # a fake name, not a placeholder
+    fake = sent.split(" 고객님")[0]
+    assert len(fake) == 3 and sent.count(fake) == 2
+    # a later turn reloads the surrogate from the vault: same fake name, restored to the real one
+    second, session = service.protect("tenant-s", [{"role": "user", "content": "홍길동 고객님 안녕하세요"}],
+                                      PrivacyPolicy(), key)
+    assert second[0]["content"] == f"{fake} 고객님 안녕하세요"
+    assert service.restore(session, f"{fake}님께 안내드렸습니다.") == "홍길동님께 안내드렸습니다."
+    with db.session() as s:
+        rows = s.execute(select(PseudonymEntry).where(PseudonymEntry.tenant_id == "tenant-s",
+                                                      PseudonymEntry.entity == "PERSON")).scalars().all()
+    assert [r.placeholder for r in rows] == [fake] and "홍길동".encode() not in rows[0].ciphertext
+
+
+def test_surrogate_numbers_in_model_output_are_restored_not_masked(service: PrivacyService) -> None:
+    policy = PrivacyPolicy.from_dict({"KR_RRN": {"model_input": "surrogate", "output": "mask"}})
+    protected, session = service.protect("tenant-s", [{"role": "user", "content": f"주민번호 {RRN} 확인"}],
+                                         policy, conv())
+    fake = protected[0]["content"].split()[1]
+    assert fake != RRN and fake[6] == "-"
+    reply = f"주민등록번호는 {fake}입니다."
+    assert service.restore(session, service.scan_output(session, reply, policy)) == f"주민등록번호는 {RRN}입니다."
 
 
 def test_block_names_types_not_values(service: PrivacyService) -> None:

@@ -6,6 +6,7 @@ import re
 
 from jaju.korean import KoreanAnalyzer
 from jaju.privacy.recognizer import RecognizerResult, Scan, words_regex
+from jaju.privacy.recognizers.person_cues import PersonCues
 
 SURNAMES_2 = ("남궁", "제갈", "선우", "황보", "독고", "사공", "서문", "동방", "을지", "어금")
 SURNAMES_1 = ("김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진나지엄채원천"
@@ -18,11 +19,14 @@ GIVEN = ("강건솜롬람가비새슬란별민수영희지현준서연우진호�
 TITLES = ("선생님", "고객님", "환자분", "담당자", "과장님", "대리님", "부장님", "차장님", "팀장님", "실장님", "원장님",
           "교수님", "사장님", "대표님", "이사님", "주임님", "간호사", "변호사", "세무사", "기자", "선생", "고객",
           "환자", "과장", "대리", "부장", "차장", "팀장", "실장", "원장", "교수", "사장", "대표", "이사", "주임",
-          "사원", "작가", "학생", "님", "씨", "군", "양")
+          "사원", "작가", "학생", "주무관님", "주무관", "매니저", "의원", "장관", "대통령", "총리", "협회장",
+          "사무총장", "위원장", "회장님", "감독", "선수", "님", "씨", "군", "양")
 LABELS = ("성명", "이름", "고객명", "환자명", "담당자", "담당", "작성자", "검토자", "신청인", "신청자", "예금주", "수신인",
           "수신자", "받는 분", "받는분", "보호자", "성함", "대표자", "가입자", "피보험자", "계약자", "발신인", "민원인",
           "지원자", "운전자", "참석자", "수령인", "수취인", "구매자", "판매자", "임차인", "임대인", "채무자", "채권자",
-          "상담원", "회원명", "학생명", "증인", "원고", "피고", "고객", "환자")
+          "상담원", "회원명", "학생명", "증인", "원고", "피고", "고객", "환자", "매도인", "매수인", "보증인",
+          "연대보증인", "송금인", "보낸 분", "보내는 분", "보내는 사람", "받는 사람", "주치의", "담당의", "담임",
+          "평가자", "면접관", "대표이사", "학부모", "의뢰인", "신고인", "문의자", "수강생", "강사", "기사님 성함")
 # Words that look like surname + syllable and sit before a title but are not names (기사님, 고객님, 부모님).
 NOT_NAMES = frozenset({"고객", "기사", "부모", "사모", "선생", "원장", "교수", "과장", "부장", "차장", "사장", "대표",
                        "이사", "주임", "실장", "팀장", "대리", "환자", "간호", "변호", "세무", "기자", "작가", "학생",
@@ -35,7 +39,8 @@ NOT_NAMES = frozenset({"고객", "기사", "부모", "사모", "선생", "원장
                        "강원", "충북", "충남", "전북", "전남", "경북", "경남", "도로", "지번", "주소", "성명", "이름",
                        "연락", "연락처", "성함", "정보", "이고", "이며", "이고요", "이에요", "이라", "이랑", "이나",
                        "이면", "이후", "이전", "이상", "이하", "이내", "이외", "이메일", "주민", "주소지", "전화번호",
-                       "소재지", "예금주", "주식회사", "강남구", "연결이"}) | frozenset(LABELS)
+                       "소재지", "예금주", "주식회사", "강남구", "연결이", "국회", "전통", "재래", "대학", "회사",
+                       "학교", "병원", "약국", "은행", "지점", "본점", "센터", "현장", "정문", "후문", "주무관", "나이"}) | frozenset(LABELS)
 _PARTICLE_END = "은는이가을를의도처"
 _ENDINGS = ("요", "다", "니", "까", "죠", "며", "면", "게")
 _PARTICLES = "|".join(sorted(("이", "가", "은", "는", "을", "를", "의", "에게", "께", "께서", "한테", "와", "과", "도", "만",
@@ -78,7 +83,7 @@ class PersonRecognizer:
         self._intro = re.compile(rf"(?:^|(?<=[\n.!?])[ \t]*|저는[ \t]|제 이름은[ \t])(?P<v>{_SN}[가-힣]{{1,2}})"
                                  rf"(?:입니다|이에요|예요|이라고|라고)")
         # "참석자: 한가람, 원빈우, 홍길동": names listed after a label.
-        self._listed = re.compile(rf"[ \t]*[,/·][ \t]*(?P<v>{_SN}[가-힣]{{1,2}})(?![가-힣])")
+        self._listed = re.compile(rf"[ \t]*[,/·ㆍ・.][ \t]*\n?[ \t]*(?P<v>{_SN}[가-힣]{{1,2}})(?![가-힣]|[ \t]*[:：])")
         # Candidates for Kiwi: a whole word that is surname + two name syllables, bare or with a particle.
         # Two-syllable names (김구) are only taken with a title or label: bare, they are mostly nouns.
         self._candidate = re.compile(rf"(?<![가-힣])(?P<v>{_SN}{_G}{{2}})(?:{_PARTICLES})?(?![가-힣])")
@@ -90,6 +95,7 @@ class PersonRecognizer:
         self._roman_labelled = re.compile(
             rf"(?i:name|customer|patient|contact|dear|attn|from|signed)[ \t]*[:,]?[ \t]+(?P<v>{_CAP}(?:[ \t]+{_CAP}){{1,2}})")
         self._context = words_regex(PERSON_CONTEXT)
+        self._cues = PersonCues(SURNAMES_1, SURNAMES_2, GIVEN, ROMAN_SURNAMES)
 
     def analyze(self, scan: Scan) -> list[RecognizerResult]:
         out: list[RecognizerResult] = []
@@ -105,7 +111,50 @@ class PersonRecognizer:
             out += self._by_pattern(text, self._roman_titled, 0.85)
             out += self._by_pattern(text, self._roman_korean, 0.75)
             out += self._by_pattern(text, self._roman_labelled, 0.6)
+        out += self._by_cues(scan)
         return out
+
+    def _by_cues(self, scan: Scan) -> list[RecognizerResult]:
+        """Names found by where they sit; weak cues only when Kiwi calls the word a proper noun."""
+        text = scan.norm.text
+        strong, weak = [], []
+        for start, end, score, needs_kiwi in self._cues.find(text, scan.has_hangul, scan.has_alpha):
+            (weak if needs_kiwi else strong).append((start, end, score))
+        out = [RecognizerResult(self.entity, s, e, score, self.name) for s, e, score in strong]
+        if weak and self._korean is not None:
+            confirmed = self._proper_nouns(text, [(s, e) for s, e, _ in weak])
+            out += [RecognizerResult(self.entity, s, e, score, self.name) for s, e, score in weak
+                    if (s, e) in confirmed]
+        return out
+
+    def _proper_nouns(self, text: str, spans: list[tuple[int, int]]) -> set[tuple[int, int]]:
+        """The spans Kiwi tags as a proper noun (alone, or with the affectionate 이), in one Kiwi call."""
+        assert self._korean is not None
+        windows: list[tuple[int, int]] = []
+        for s, e in sorted(spans):
+            lo = max(text.rfind(" ", 0, max(0, s - 1)), text.rfind("\n", 0, s)) + 1
+            hi_space = [i for i in (text.find(" ", e + 2), text.find("\n", e)) if i != -1]
+            hi = min(hi_space) if hi_space else len(text)
+            lo, hi = max(lo, s - 12), min(hi, e + 12)
+            if windows and lo <= windows[-1][1]:
+                windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
+            else:
+                windows.append((lo, hi))
+        joined, offsets, pos = [], [], 0
+        for lo, hi in windows:
+            offsets.append((pos, lo))
+            joined.append(text[lo:hi])
+            pos += hi - lo + 1
+        nnp: set[tuple[int, int]] = set()
+        w = 0
+        for mo in self._korean.morphemes("\n".join(joined)):
+            while w + 1 < len(offsets) and mo.start >= offsets[w + 1][0]:
+                w += 1
+            if mo.tag == "NNP":
+                start = mo.start - offsets[w][0] + offsets[w][1]
+                nnp.add((start, start + mo.length))
+        wanted = set(spans)
+        return {(s, e) for s, e in wanted if (s, e) in nnp or (s, e + 1) in nnp}
 
     def _by_pattern(self, text: str, rx: re.Pattern[str], score: float) -> list[RecognizerResult]:
         out = []
@@ -133,6 +182,9 @@ class PersonRecognizer:
             if m.group("v") in NOT_NAMES or m.group("v").endswith(_ENDINGS):
                 continue
             lo, hi = m.span()
+            nxt = _NEXT_WORD.match(text, hi)
+            if nxt is not None:
+                hi = nxt.end()
             if windows and lo <= windows[-1][1]:
                 windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
             else:
@@ -168,14 +220,19 @@ class PersonRecognizer:
         return out
 
 
+_NEXT_WORD = re.compile(r"[ \t]?[^\s]{1,8}")
+
+
 def _stop(v: str) -> bool:
-    """A common word (or a common word plus a particle) in a name-shaped slot."""
-    return v in NOT_NAMES or (len(v) == 3 and v[:2] in NOT_NAMES and v[2] in _PARTICLE_END)
+    """A common word (or a common word plus a particle) in a name-shaped slot; 주에 (a noun + 에)."""
+    return (v in NOT_NAMES or (len(v) == 3 and v[:2] in NOT_NAMES and v[2] in _PARTICLE_END)
+            or v.endswith("에"))
 
 
 def _looks_like_name(form: str) -> bool:
     """Surname, then one or two syllables common in given names; not a place or a stop word."""
-    if form in NOT_NAMES or form.endswith(_PLACE_ENDINGS):
+    # 엄지원, 이주원: a three-syllable name may end in 원, where a two-syllable proper noun (수원) is a place.
+    if form in NOT_NAMES or (form.endswith(_PLACE_ENDINGS) and not (len(form) == 3 and form[-1] == "원")):
         return False
     if form[:2] in SURNAMES_2:
         given = form[2:]
