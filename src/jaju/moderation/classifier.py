@@ -54,14 +54,26 @@ class LexiconClassifier:
             for term, s, e in self.lexicon.find(skel.key):
                 if skel.aligned(s, e):  # whole syllables only: not 좆 in 조|직
                     candidates.append((term, view, skel.view_start(s), skel.index[e - 1] + 1))
+            spaceless = [(c, k) for k, c in enumerate(view.text) if not c.isspace()]
+            flat = "".join(c for c, _ in spaceless)
+            for term, s, e in self.lexicon.find(flat, exact=True):
+                candidates.append((term, view, spaceless[s][1], spaceless[e - 1][1] + 1))
         readings: dict[int, Reading] = {}
+        vetoed: set[tuple[int, int]] = set()  # (view, start) of our own terms found innocent
+        # Our own terms (with their context rules) first; another list's longer word starting where one of
+        # ours was found innocent is innocent too (병신년 the year, once 병신|년 is).
+        candidates.sort(key=lambda c: c[0].source != "jaju")
         for term, view, vs, ve in candidates:
             if term.needs is not None and not self.lexicon.has_group(term.needs, keys):
                 continue
             reading = readings.get(id(view))
             if reading is None:
                 reading = readings[id(view)] = Reading(view.text, self.korean.morphemes(view.text))
+            if term.source != "jaju" and (id(view), vs) in vetoed:
+                continue
             if innocent(term, reading, vs, ve):
+                if term.source == "jaju":
+                    vetoed.add((id(view), vs))
                 continue
             start, end = view.span(vs, ve)
             slot = (term.category, start, end)

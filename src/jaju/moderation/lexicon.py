@@ -42,6 +42,7 @@ class Term:
     needs: str | None = None
     sub: str | None = None
     source: str = "jaju"
+    exact: bool = False  # match `key` literally on the rewritten text (other projects' lists), not folded
 
 
 @dataclass
@@ -51,17 +52,21 @@ class Lexicon:
     terms: list[Term]
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group -> keys
     _index: dict[str, list[Term]] = field(default_factory=dict, init=False, repr=False)
+    _exact: dict[str, list[Term]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        index: dict[str, list[Term]] = defaultdict(list)
+        folded: dict[str, list[Term]] = defaultdict(list)
+        exact: dict[str, list[Term]] = defaultdict(list)
         for t in self.terms:
-            index[t.key[:2]].append(t)
-        self._index = dict(index)
+            (exact if t.exact else folded)[t.key[:2]].append(t)
+        self._index = dict(folded)
+        self._exact = dict(exact)
 
-    def find(self, key: str) -> Iterator[tuple[Term, int, int]]:
-        """(term, start, end) for every occurrence of every term in a compact skeleton."""
+    def find(self, key: str, exact: bool = False) -> Iterator[tuple[Term, int, int]]:
+        """(term, start, end) of every term in a skeleton key (or, `exact`, in spaceless view text)."""
+        index = self._exact if exact else self._index
         for i in range(len(key) - 1):
-            for t in self._index.get(key[i:i + 2], ()):
+            for t in index.get(key[i:i + 2], ()):
                 if key.startswith(t.key, i):
                     yield t, i, i + len(t.key)
 

@@ -13,8 +13,12 @@ from jaju.moderation.classifier import THRESHOLD, LexiconClassifier
 from jaju.moderation.lexicon import Lexicon, load_lexicon
 from jaju.moderation.result import ModerationResult
 from jaju.moderation.stream import ModerationStream
+from jaju.moderation.wordlists import with_wordlists
 
 MODEL = "jaju-moderation-ko"
+# Other projects' lists, matched literally after our normalisation; chosen on the dev set (they added no
+# false positive there), before the held-out set was scored.
+DEFAULT_WORDLISTS = ("nerv", "korcen")
 # A name alone is not an exposure; identifiers and contact details are.
 NOT_EXPOSURE = frozenset({"PERSON"})
 
@@ -39,8 +43,9 @@ class ModerationService:
     """
 
     def __init__(self, korean: KoreanAnalyzer, pii: PiiAnalyzer, lexicon: Lexicon | None = None,
-                 threshold: float = THRESHOLD, model: str = MODEL):
-        self.lexicon = lexicon if lexicon is not None else load_lexicon()
+                 wordlists: tuple[str, ...] = DEFAULT_WORDLISTS, threshold: float = THRESHOLD, model: str = MODEL):
+        # `lexicon` replaces jaju's own list (lexicon/ko.yaml); `wordlists` are added to it either way.
+        self.lexicon = with_wordlists(lexicon if lexicon is not None else load_lexicon(), wordlists)
         self.classifier = LexiconClassifier(self.lexicon, korean)
         self.pii = pii
         self.threshold = threshold
