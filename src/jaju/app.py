@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from jaju import __version__
 from jaju.api import admin, compliance, console, errors, health, knowledge, openai, privacy
-from jaju.api.middleware import BodyLimit, RequestMetrics
+from jaju.api.middleware import BodyLimit, CleanErrors, RequestMetrics
 from jaju.services import Services, build_services
 from jaju.settings import Settings
 
@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             services.load_models()
         tasks = [asyncio.create_task(_every(10.0, _health, services)),
                  asyncio.create_task(_every(2.0, _flush_usage, services))]
+        bind = services.settings.server.metrics_bind
+        stop_metrics = health.serve_metrics(services.metrics, bind) if bind else None
         hours = services.compliance.settings.retention_every_hours
         if hours > 0 and services.compliance.retention is not None:
             tasks.append(asyncio.create_task(_every(hours * 3600, _retention, services)))
@@ -66,14 +68,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         finally:
             for task in tasks:
                 task.cancel()
+            if stop_metrics is not None:
+                stop_metrics()
             if owned:
                 await services.aclose()
             else:
                 services.usage.flush()
 
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and jaju makes no outside calls.
-    # The schema itself stays at /openapi.json.
+    # The schema is served by health.openapi, behind a key unless [server] public_openapi.
     app = FastAPI(title="jaju", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None,
                   description="자주: sovereign AI platform, Korean first. OpenAI-compatible API.")
     app.state.services = services
     errors.install(app)
@@ -84,4 +89,5 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     limits = services.settings.limits
     app.add_middleware(BodyLimit, limit=limits.max_body_bytes, upload_limit=limits.max_upload_bytes,
                        uploads=("/v1/knowledge-bases",))
+    app.add_middleware(CleanErrors)  # outermost: whatever fails inside, the response completes
     return app

@@ -62,6 +62,27 @@ class LimitSettings(BaseModel):
     redis_url: str | None = None
 
 
+class ServerSettings(BaseModel):
+    """What the HTTP server shows without an API key."""
+
+    # /metrics: by default it needs an admin key. true serves it to anyone who can reach the port.
+    public_metrics: bool = False
+    # "host:port" serves /metrics there, without a key (a scrape address kept off the public network);
+    # the main port then has no /metrics.
+    metrics_bind: str | None = None
+    # /openapi.json: by default it needs an API key (any scope). true serves it to anyone.
+    public_openapi: bool = False
+
+    @field_validator("metrics_bind")
+    @classmethod
+    def _host_port(cls, v: str | None) -> str | None:
+        if v is not None:
+            host, _, port = v.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError("metrics_bind must be host:port, such as 127.0.0.1:9464")
+        return v
+
+
 class Settings(BaseSettings):
     """Everything jaju reads from its environment and configuration file."""
 
@@ -78,6 +99,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     audit: AuditSettings = AuditSettings()
     limits: LimitSettings = LimitSettings()
+    server: ServerSettings = ServerSettings()
     # Sections owned by feature packages; each validates its own table when it loads.
     jurisdictions: dict[str, dict[str, Any]] = {}
     privacy: dict[str, Any] = {}

@@ -100,11 +100,11 @@ async def test_unknown_route_and_method(api, keys):
     assert_error(await api.put(CHAT, headers=auth(keys["user"]), json={}), 405)
 
 
-async def test_health_ready_metrics(api):
+async def test_health_ready_metrics(api, keys):
     assert (await api.get("/healthz")).json() == {"status": "ok"}
     ready = await api.get("/readyz")
     assert ready.status_code == 200 and ready.json()["model_loaded"] is True
-    metrics = (await api.get("/metrics")).text
+    metrics = (await api.get("/metrics", headers=auth(keys["admin"]))).text  # admin key by default (issue 10)
     assert "jaju_engine_queue_depth" in metrics and "jaju_requests_total" in metrics
 
 

@@ -6,26 +6,27 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from jaju.api.auth import Principal, require_scope
 from jaju.audit.verify import verify_store
 from jaju.errors import ApiError, JajuError
+from jaju.protocol.common import WireModel
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 Admin = Annotated[Principal, Depends(require_scope("admin"))]
 
 
-class TenantCreate(BaseModel):
+class TenantCreate(WireModel):
     name: str = Field(min_length=1, max_length=100)
     jurisdiction: str = Field(min_length=2, max_length=3)
 
 
-class QuotaSet(BaseModel):
+class QuotaSet(WireModel):
     monthly_tokens: int | None = Field(None, ge=0)
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(WireModel):
     tenant: str = Field(min_length=1)
     scopes: list[str] | None = None
     name: str = ""

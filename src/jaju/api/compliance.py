@@ -6,20 +6,21 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from jaju.api.auth import Principal, require_scope
 from jaju.audit.keys import load_public
 from jaju.compliance.runtime import ComplianceService
 from jaju.compliance.service import PolicyError
 from jaju.errors import ApiError, JajuError, bad_request
+from jaju.protocol.common import WireModel
 
 router = APIRouter(tags=["compliance"])
 Caller = Annotated[Principal, Depends(require_scope("inference"))]
 MAX_TEXT = 1_000_000
 
 
-class VerifyRequest(BaseModel):
+class VerifyRequest(WireModel):
     """Content exactly as received (the assistant message text) and its `jaju.provenance` manifest."""
 
     content: str = Field(max_length=MAX_TEXT)
@@ -28,7 +29,7 @@ class VerifyRequest(BaseModel):
     public_key: str | None = Field(None, max_length=4096)
 
 
-class DetectRequest(BaseModel):
+class DetectRequest(WireModel):
     """Text to test, or the token ids themselves; `model` names the tokenizer (the default model if omitted)."""
 
     text: str | None = Field(None, max_length=MAX_TEXT)

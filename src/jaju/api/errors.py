@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from jaju.errors import ApiError, ServiceError
+from jaju.protocol.common import echo
+from jaju.protocol.jsonsafe import JsonRejected, check_value
 
 log = logging.getLogger("jaju.api")
 
@@ -22,14 +24,31 @@ def error_response(e: ServiceError) -> JSONResponse:
     return JSONResponse(e.body(), status_code=e.status, headers=e.headers)
 
 
-def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
-    first = exc.errors()[0]
-    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+def _validation_message(exc: RequestValidationError) -> tuple[str, str | None, str]:
+    errors = exc.errors()
+    # A union reports every member's failure; text that is not valid Unicode is the one to name.
+    first = next((e for e in errors if e.get("type") == "string_unicode"), errors[0])
+    loc = [echo(str(p)) for p in first.get("loc", ()) if p != "body"]  # dict keys are the client's text
     if first.get("type") == "json_invalid":
-        return "The request body is not valid JSON (or not UTF-8).", None
+        return "The request body is not valid JSON (or not UTF-8).", None, "invalid_request"
+    if first.get("type") == "string_unicode":
+        return _unicode_message(exc, loc)
     param = ".".join(loc) or None
     msg = first.get("msg", "invalid value")
-    return (f"Invalid value for '{param}': {msg}." if param else f"Invalid request body: {msg}."), param
+    return (f"Invalid value for '{param}': {msg}." if param else f"Invalid request body: {msg}."), param, \
+        "invalid_request"
+
+
+def _unicode_message(exc: RequestValidationError, loc: list[str]) -> tuple[str, str | None, str]:
+    """Name the JSON path of the text that is not valid Unicode (pydantic's loc carries union tags)."""
+    param = ".".join(loc) or None
+    try:
+        check_value(exc.body, max_depth=10_000)
+    except JsonRejected as e:
+        param = echo(e.path, 200) if e.path else None
+    where = f"'{param}'" if param else "the request"
+    return (f"Text in {where} is not valid Unicode (a lone UTF-16 surrogate such as \\ud800); "
+            "send UTF-8 text."), param, "invalid_unicode"
 
 
 def install(app: FastAPI) -> None:
@@ -40,17 +59,19 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        message, param = _validation_message(exc)
-        return error_response(ApiError(400, message, "invalid_request_error", "invalid_request", param))
+        message, param, code = _validation_message(exc)
+        return error_response(ApiError(400, message, "invalid_request_error", code, param))
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
         if exc.status_code == 404:
-            message = f"No route {request.method} {request.url.path}."
+            message = f"No route {request.method} {echo(request.url.path, 120)}."
         return error_response(ApiError(exc.status_code, message, _STATUS_TYPES.get(exc.status_code, "api_error"),
                                        headers=dict(exc.headers or {})))
 
+    # Last resort only: middleware.CleanErrors answers unexpected errors first, without dropping the
+    # connection; this handler runs in Starlette's ServerErrorMiddleware, which re-raises afterwards.
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

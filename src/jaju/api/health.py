@@ -1,11 +1,20 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness, readiness, Prometheus metrics and the OpenAPI schema, each as open as `[server]` says."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import start_http_server
+from starlette.exceptions import HTTPException
+
+from jaju.api.auth import bearer_token, require_scope
+from jaju.metrics import Metrics
+from jaju.settings import ServerSettings
 
 router = APIRouter(tags=["health"])
+_admin = require_scope("admin")
 
 
 @router.get("/healthz")
@@ -27,4 +36,33 @@ def readyz(request: Request):
 
 @router.get("/metrics")
 def metrics(request: Request):
-    return Response(request.app.state.services.metrics.render(), media_type="text/plain; version=0.0.4")
+    """Prometheus metrics: an admin key unless `server.public_metrics`; absent here with `server.metrics_bind`."""
+    services = request.app.state.services
+    server: ServerSettings = services.settings.server
+    if server.metrics_bind:
+        raise HTTPException(404)
+    if not server.public_metrics:
+        _admin(request)
+    return Response(services.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+@router.get("/openapi.json", include_in_schema=False)
+def openapi(request: Request):
+    """The API's schema: any valid API key unless `server.public_openapi` (it maps every route there is)."""
+    services = request.app.state.services
+    if not services.settings.server.public_openapi:
+        services.keys.authenticate(bearer_token(request))
+    return JSONResponse(request.app.openapi())
+
+
+def serve_metrics(metrics: Metrics, bind: str) -> Callable[[], None]:
+    """Serve /metrics without a key on `bind` (host:port) in a thread; returns the function that stops it."""
+    host, _, port = bind.rpartition(":")
+    server, thread = start_http_server(int(port), host.strip("[]"), registry=metrics.registry)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop

@@ -2,35 +2,36 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from jaju.api.auth import Principal, require_scope
 from jaju.audit.events import Event
 from jaju.errors import ApiError, bad_request, not_found
 from jaju.knowledge.errors import KnowledgeConflict, KnowledgeError, KnowledgeNotFound
+from jaju.protocol import jsonsafe
+from jaju.protocol.common import WireModel, echo
 
 router = APIRouter(prefix="/v1/knowledge-bases", tags=["knowledge"])
 Caller = Annotated[Principal, Depends(require_scope("knowledge"))]
 
 
-class CreateKnowledgeBase(BaseModel):
+class CreateKnowledgeBase(WireModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=2000)
 
 
-class SearchFilters(BaseModel):
+class SearchFilters(WireModel):
     document_ids: list[str] | None = None
     formats: list[str] | None = None
     labels: dict[str, str | int | float | bool | list[str | int | float | bool]] | None = None
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(WireModel):
     query: str = Field(min_length=1, max_length=4000)
     top_k: int | None = Field(None, ge=1, le=100)
     mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
@@ -96,9 +97,11 @@ def upload_documents(kb_id: str, request: Request, principal: Caller,
     if len(files) > svc.settings.max_files_per_upload:
         raise bad_request(f"At most {svc.settings.max_files_per_upload} files per upload.", "files")
     try:
-        parsed_labels = json.loads(labels) if labels else None
-    except json.JSONDecodeError:
-        raise bad_request("labels must be a JSON object such as {\"부서\": \"복지과\"}.", "labels") from None
+        parsed_labels = jsonsafe.loads(labels, max_depth=8, max_chars=64 * 1024) if labels else None
+    except jsonsafe.JsonRejected as e:
+        where = f"labels.{echo(e.path)}" if e.path else "labels"
+        raise bad_request(f"labels {e.message}; send a JSON object such as {{\"부서\": \"복지과\"}}.",
+                          where) from None
     if parsed_labels is not None and not isinstance(parsed_labels, dict):
         raise bad_request("labels must be a JSON object.", "labels")
     limit = svc.settings.max_file_bytes

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from jaju.api.auth import Principal, require_scope
 from jaju.errors import bad_request
 from jaju.privacy.analyzer import LANGUAGES
 from jaju.privacy.recognizer import RecognizerResult
+from jaju.protocol.common import WireModel, echo
 
 router = APIRouter(prefix="/v1/privacy", tags=["privacy"])
 require_privacy = require_scope("privacy")
@@ -18,7 +19,7 @@ Caller = Annotated[Principal, Depends(require_privacy)]
 MAX_TEXT = 1_000_000
 
 
-class AnalyzeRequest(BaseModel):
+class AnalyzeRequest(WireModel):
     """Presidio's /analyze body (the fields jaju uses)."""
 
     text: str = Field(max_length=MAX_TEXT)
@@ -27,7 +28,7 @@ class AnalyzeRequest(BaseModel):
     score_threshold: float | None = Field(None, ge=0.0, le=1.0)
 
 
-class AnalyzerResult(BaseModel):
+class AnalyzerResult(WireModel):
     entity_type: str
     start: int = Field(ge=0)
     end: int = Field(ge=0)
@@ -35,7 +36,7 @@ class AnalyzerResult(BaseModel):
     recognizer: str = ""
 
 
-class OperatorConfig(BaseModel):
+class OperatorConfig(WireModel):
     """Presidio's operator config: `replace` is jaju's `redact`; `pseudonymize` gives [PERSON_1] tokens."""
 
     type: Literal["redact", "replace", "mask", "hash", "pseudonymize", "keep", "allow"] = "redact"
@@ -43,7 +44,7 @@ class OperatorConfig(BaseModel):
     masking_char: str = Field("*", min_length=1, max_length=1)
 
 
-class AnonymizeRequest(BaseModel):
+class AnonymizeRequest(WireModel):
     """Presidio's /anonymize body; without analyzer_results jaju analyzes the text itself."""
 
     text: str = Field(max_length=MAX_TEXT)
@@ -52,7 +53,7 @@ class AnonymizeRequest(BaseModel):
     analyzer_results: list[AnalyzerResult] | None = None
 
 
-class AnonymizedItem(BaseModel):
+class AnonymizedItem(WireModel):
     start: int
     end: int
     entity_type: str
@@ -60,7 +61,7 @@ class AnonymizedItem(BaseModel):
     operator: str
 
 
-class AnonymizeResponse(BaseModel):
+class AnonymizeResponse(WireModel):
     text: str
     items: list[AnonymizedItem]
 
@@ -71,7 +72,7 @@ def _services(request: Request):
 
 def _language(lang: str) -> str:
     if lang not in LANGUAGES:
-        raise bad_request(f"Unsupported language {lang!r}; use one of {', '.join(LANGUAGES)}.", "language")
+        raise bad_request(f"Unsupported language '{echo(lang, 16)}'; use one of {', '.join(LANGUAGES)}.", "language")
     return lang
 
 

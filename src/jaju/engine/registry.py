@@ -16,6 +16,7 @@ from jaju.engine.catalog import (EMBEDDING_MODEL, PACKAGED, CatalogEntry, Packag
 from jaju.engine.embeddings import E5Backend
 from jaju.engine.llama import LlamaEngine
 from jaju.errors import ApiError, JajuError, ModelError
+from jaju.protocol.common import unknown_model
 from jaju.settings import Settings
 from jaju.store import Database
 from jaju.store.tables import ModelEntry
@@ -127,8 +128,7 @@ class ModelRegistry:
             with self.db.sessions() as s:
                 row = s.get(ModelEntry, name)
             if row is None:
-                raise ApiError(404, f"The model '{name}' does not exist. GET /v1/models lists the models here.",
-                               code="model_not_found", param="model")
+                raise unknown_model(name)
             path = Path(row.path)
             verify(path, row.sha256, name)
             info = ModelInfo(id=name, backend="embedded", jurisdiction=self.settings.jurisdiction, kind=row.kind,
@@ -157,8 +157,7 @@ class ModelRegistry:
                 return self._backends[name]
             known = {m.id for m in self.available()} | {EMBEDDING_MODEL}
             if name not in known:
-                raise ApiError(404, f"The model '{name}' does not exist. GET /v1/models lists the models here.",
-                               code="model_not_found", param="model")
+                raise unknown_model(name)
             try:
                 return await asyncio.to_thread(self.load_sync, name)
             except JajuError as e:

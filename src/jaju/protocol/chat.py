@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, JsonValue, StrictBool, field_validator, model_validator
 
 from jaju.engine.base import ChatRequest, Delta, ToolCall
 from jaju.protocol.common import (JajuRequestExtension, SamplingFields, StreamOptions, WireModel, now,
                                   usage_dict)
+from jaju.protocol.jsonsafe import BoundedJson, check_embedded_json
+from jaju.protocol.logit_bias import LogitBias
 
 
 class TextPart(WireModel):
@@ -19,6 +21,13 @@ class TextPart(WireModel):
 class FunctionCall(WireModel):
     name: str
     arguments: str
+
+    @field_validator("arguments")
+    @classmethod
+    def _bounded_arguments(cls, v: str) -> str:
+        # Templates and the privacy layer decode these; bound them here, once.
+        check_embedded_json(v)
+        return v
 
 
 class ToolCallIn(WireModel):
@@ -52,8 +61,8 @@ class Message(WireModel):
 class FunctionDef(WireModel):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
     description: str | None = None
-    parameters: dict[str, Any] | None = None
-    strict: bool | None = None
+    parameters: BoundedJson[dict[str, JsonValue]] | None = None
+    strict: StrictBool | None = None
 
 
 class Tool(WireModel):
@@ -68,21 +77,22 @@ class NamedToolChoice(WireModel):
 
 class ResponseFormat(WireModel):
     type: Literal["text", "json_object", "json_schema"]
-    json_schema: dict[str, Any] | None = None
+    json_schema: BoundedJson[dict[str, JsonValue]] | None = None
 
 
 class ChatCompletionRequest(SamplingFields):
     messages: Annotated[list[Message], Field(min_length=1)]
     model: Annotated[str, Field(min_length=1, max_length=200)]
-    logprobs: bool | None = None
+    logit_bias: LogitBias | None = None
+    logprobs: StrictBool | None = None
     max_completion_tokens: int | None = Field(None, ge=1)
     max_tokens: int | None = Field(None, ge=1)
     metadata: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]] | None = None
     n: int = Field(1, ge=1, le=1)
-    parallel_tool_calls: bool = True
+    parallel_tool_calls: StrictBool = True
     response_format: ResponseFormat | None = None
-    store: bool | None = None
-    stream: bool = False
+    store: StrictBool | None = None
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     tools: list[Tool] | None = None

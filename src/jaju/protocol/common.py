@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from jaju.engine.base import SamplingParams
+from jaju.errors import NotFound
+
+# A bound on every string field. Far above any body the server accepts (BodyLimit cuts those first), it is
+# there for what it makes pydantic-core do: a string under a length constraint is read as UTF-8 in Rust,
+# so text that is not valid Unicode (a lone surrogate sent as "\ud800") fails validation as
+# `string_unicode` with its location, at no cost in Python. api/errors.py turns that into a 400.
+MAX_STRING_CHARS = 32 * 1024 * 1024
 
 
 class WireModel(BaseModel):
     # Unknown fields are ignored, as OpenAI-compatible servers do, so newer clients keep working.
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", str_max_length=MAX_STRING_CHARS)
 
 
 class StreamOptions(WireModel):
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class JajuRequestExtension(WireModel):
@@ -74,3 +83,23 @@ def now() -> int:
 
 def usage_dict(prompt: int, completion: int) -> dict[str, Any]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+# What a model name looks like: ASCII letters first, then letters, digits and . _ : / -, at most 64.
+_MODEL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._:/-]{0,63}")
+
+
+def echo(value: str, limit: int = 64) -> str:
+    """A client's value made safe to repeat in an error: no control or format characters, bounded."""
+    clean = "".join(c if unicodedata.category(c)[0] != "C" else "?" for c in value[:limit])
+    return clean + ("…" if len(value) > limit else "")
+
+
+def named_model(name: str) -> str:
+    """'The model 'x'' when x looks like a model name; otherwise it is not repeated (it may be personal data)."""
+    return f"The model '{name}'" if _MODEL_NAME.fullmatch(name) else "The requested model"
+
+
+def unknown_model(name: str) -> NotFound:
+    return NotFound(f"{named_model(name)} does not exist. GET /v1/models lists the models here.",
+                    "model_not_found", "model")

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictBool, field_validator
 
 from jaju.engine.base import CompletionRequest
 from jaju.protocol.common import JajuRequestExtension, SamplingFields, StreamOptions, now, usage_dict
+from jaju.protocol.logit_bias import LogitBias
 
 
 class TextCompletionRequest(SamplingFields):
     model: Annotated[str, Field(min_length=1, max_length=200)]
     prompt: str | list[str]
-    echo: bool = False
+    echo: StrictBool = False
+    logit_bias: LogitBias | None = None
     max_tokens: int | None = Field(16, ge=1)
     n: int = Field(1, ge=1, le=1)
-    stream: bool = False
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
     suffix: str | None = None
     user: str | None = None

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from jaju.audit.events import Event
 from jaju.engine.base import Backend, ChatRequest, CompletionRequest, Delta
 from jaju.errors import ApiError
+from jaju.protocol.common import unknown_model
 from jaju.sovereignty.breaker import OPEN
 
 
@@ -61,8 +62,7 @@ class ResidencyRouter:
         """Backends to try in order: allowed jurisdictions only, home first, healthy first, open circuits out."""
         candidates = self.serving(model)
         if not candidates:
-            raise ApiError(404, f"The model '{model}' does not exist. GET /v1/models lists the models here.",
-                           code="model_not_found", param="model")
+            raise unknown_model(model)  # the name is repeated only if it looks like one
         home = self._transfers.home(tenant)
         allowed = self._transfers.allowed_jurisdictions(tenant)
         permitted = [b for b in candidates if b.jurisdiction in allowed
