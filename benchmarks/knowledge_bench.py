@@ -139,9 +139,11 @@ def synthetic_store(db: Database, keys: AesGcmKeys, size: int, base: list[tuple[
                          "vector_enc": keys.encrypt("t1", vecs[i].astype("<f4").tobytes(),
                                                     aad=chunk_aad(doc_id, i, "vector"))})
         with db.session() as s:
-            s.add(KnowledgeDocument(id=doc_id, kb_id="kb1", tenant_id="t1", filename=f"{doc_id}.txt", format="txt",
+            s.add(KnowledgeDocument(id=doc_id, kb_id="kb1", tenant_id="t1", filename="", format="txt",
                                     sha256=doc_id, size=0, chunks=per_doc, characters=0, subject=None, labels={},
-                                    title_enc=keys.encrypt("t1", b"synthetic", aad=chunk_aad(doc_id, -1, "title"))))
+                                    title_enc=keys.encrypt("t1", b"synthetic", aad=chunk_aad(doc_id, -1, "title")),
+                                    filename_enc=keys.encrypt("t1", f"{doc_id}.txt".encode(),
+                                                              aad=chunk_aad(doc_id, -1, "filename"))))
             s.flush()
             s.execute(KnowledgeChunk.__table__.insert(), rows)
     return "kb1"

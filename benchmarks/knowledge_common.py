@@ -41,7 +41,8 @@ class CorpusChunk:
 
 def build_chunks(analyzer: KoreanAnalyzer, embedder: E5Embedder, settings: KnowledgeSettings
                  ) -> tuple[dict[str, ParsedDocument], list[CorpusChunk]]:
-    chunker = Chunker(analyzer, embedder.token_count, settings.chunk_tokens, settings.overlap_tokens)
+    chunker = Chunker(analyzer, embedder.token_count, settings.chunk_tokens, settings.overlap_tokens,
+                      settings.structure)
     docs, chunks = {}, []
     for rel in corpus_files():
         doc = parse_document(Path(rel).name, (corpus_root() / rel).read_bytes())

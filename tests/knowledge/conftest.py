@@ -16,6 +16,10 @@ from jaju.knowledge.config import KnowledgeSettings
 from jaju.knowledge.dense import E5Embedder
 from jaju.knowledge.service import KnowledgeService
 from jaju.korean import KoreanAnalyzer
+from jaju.privacy.factory import build_analyzer
+from jaju.privacy.hashing import TenantHasher
+from jaju.privacy.service import PrivacyService
+from jaju.privacy.vault import PseudonymVault
 from jaju.store.db import Database
 from jaju.store.tables import Tenant
 
@@ -107,6 +111,18 @@ def settings() -> KnowledgeSettings:
     return KnowledgeSettings(chunk_tokens=120, overlap_tokens=20)
 
 
+@pytest.fixture(scope="session")
+def pii_analyzer(analyzer):
+    return build_analyzer(analyzer)
+
+
 @pytest.fixture
-def service(db, analyzer, embedder, cipher, settings) -> KnowledgeService:
-    return KnowledgeService(db, analyzer, embedder, cipher, settings)
+def privacy(db, cipher, pii_analyzer) -> PrivacyService:
+    """The real privacy service (recognizers, keyed digests) over the test store."""
+    hasher = TenantHasher(secrets.token_bytes(32))
+    return PrivacyService(pii_analyzer, PseudonymVault(db, cipher, hasher), hasher)
+
+
+@pytest.fixture
+def service(db, analyzer, embedder, cipher, settings, privacy) -> KnowledgeService:
+    return KnowledgeService(db, analyzer, embedder, cipher, settings, privacy=privacy)

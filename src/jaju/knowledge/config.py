@@ -17,8 +17,11 @@ class KnowledgeSettings(BaseModel):
     # 120/24 won on tests/data/kb_eval.jsonl against 200/40 (hybrid R@1 0.811 vs 0.775); see docs/benchmarks.md.
     chunk_tokens: int = Field(120, ge=32, le=480)  # e5 reads at most 512 tokens, context included
     overlap_tokens: int = Field(24, ge=0, le=240)
+    # Chunks follow 조/항/호 and list structure where the text has it (see jaju.knowledge.structure).
+    structure: bool = True
     top_k: int = Field(5, ge=1, le=100)
     candidates: int = Field(50, ge=1, le=1000)  # depth of each list fused by RRF
+    rerank_candidates: int = Field(20, ge=1, le=200)  # fused hits a reranker (when one is wired) reorders
     max_file_bytes: int = Field(50 * 1024 * 1024, ge=1024)
     max_files_per_upload: int = Field(32, ge=1, le=1000)
 

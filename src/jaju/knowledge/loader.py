@@ -8,9 +8,9 @@ import numpy as np
 from sqlalchemy import select
 
 from jaju.knowledge.citations import Hit
-from jaju.knowledge.crypto import Cipher
 from jaju.knowledge.crypto import chunk_aad as _aad
 from jaju.knowledge.index import DocInfo, IndexEntry, KbIndex, SlotHit
+from jaju.knowledge.sealing import DocumentSeal
 from jaju.knowledge.tables import KnowledgeBase, KnowledgeChunk, KnowledgeDocument
 from jaju.store.db import Database
 
@@ -18,9 +18,10 @@ from jaju.store.db import Database
 class IndexLoader:
     """Reads encrypted chunks back into KbIndex objects; the store is the source of truth."""
 
-    def __init__(self, db: Database, cipher: Cipher, dim: int):
+    def __init__(self, db: Database, seal: DocumentSeal, dim: int):
         self.db = db
-        self.cipher = cipher
+        self.seal = seal
+        self.cipher = seal.cipher
         self.dim = dim
 
     @staticmethod
@@ -28,22 +29,24 @@ class IndexLoader:
         return [IndexEntry(cid, t, v) for cid, t, v in zip(chunk_ids, terms, vectors, strict=True)]
 
     def _doc_info(self, d: KnowledgeDocument) -> DocInfo:
-        title = self.cipher.decrypt(d.tenant_id, d.title_enc, subject=d.subject, aad=_aad(d.id, -1, "title"))
-        return DocInfo(d.id, d.filename, title.decode(), d.format, dict(d.labels or {}), d.subject)
+        fields = self.seal.open(d)
+        return DocInfo(d.id, fields.filename, fields.title, d.format, dict(d.labels or {}), fields.subject)
 
     def _add_docs(self, s, tenant_id: str, index: KbIndex, docs: list[KnowledgeDocument]) -> None:
         dec = self.cipher.decrypt
         for d in docs:
+            info = self._doc_info(d)
             rows = s.execute(select(KnowledgeChunk.id, KnowledgeChunk.ordinal, KnowledgeChunk.payload_enc,
                                     KnowledgeChunk.vector_enc)
                              .where(KnowledgeChunk.document_id == d.id).order_by(KnowledgeChunk.ordinal)).all()
             entries = []
             for cid, ordinal, payload_enc, vector_enc in rows:
-                payload = json.loads(dec(tenant_id, payload_enc, subject=d.subject, aad=_aad(d.id, ordinal, "chunk")))
-                vector = np.frombuffer(dec(tenant_id, vector_enc, subject=d.subject, aad=_aad(d.id, ordinal, "vector")),
-                                       dtype="<f4")
+                payload = json.loads(dec(tenant_id, payload_enc, subject=info.subject,
+                                         aad=_aad(d.id, ordinal, "chunk")))
+                vector = np.frombuffer(dec(tenant_id, vector_enc, subject=info.subject,
+                                           aad=_aad(d.id, ordinal, "vector")), dtype="<f4")
                 entries.append(IndexEntry(cid, payload["terms"], vector))
-            index.add_document(self._doc_info(d), entries)
+            index.add_document(info, entries)
 
     def load(self, tenant_id: str, kb_id: str, version: int) -> KbIndex:
         """A fresh index of every document in the knowledge base."""

@@ -20,12 +20,15 @@ from jaju.knowledge.config import KnowledgeSettings
 from jaju.knowledge.crypto import Cipher, chunk_aad
 from jaju.knowledge.dense import Embedder
 from jaju.knowledge.errors import DocumentError, KnowledgeConflict, KnowledgeError, KnowledgeNotFound
+from jaju.knowledge.filenames import PiiScanner, clean_filename, screen_filename
 from jaju.knowledge.index import MODES, DocInfo, KbIndex
 from jaju.knowledge.ingest import Ingestor, PreparedDocument
 from jaju.knowledge.loader import IndexLoader
+from jaju.knowledge.sealing import DocumentSeal, seal_plaintext_rows
 from jaju.knowledge.tables import KnowledgeBase, KnowledgeChunk, KnowledgeDocument
 from jaju.knowledge.terms import KiwiTerms
 from jaju.korean.analyzer import KoreanAnalyzer
+from jaju.privacy.policy import PrivacyPolicy
 from jaju.store.db import Database
 from jaju.store.tables import Tenant
 
@@ -74,19 +77,29 @@ def _new_id(prefix: str) -> str:
 
 
 class KnowledgeService:
-    """Knowledge bases for many tenants; every call names the tenant and sees only that tenant's data."""
+    """Knowledge bases for many tenants; every call names the tenant and sees only that tenant's data.
+
+    `privacy` (the PrivacyService) gives the keyed subject digest the pseudonym vault uses and the
+    recognizers that screen filenames; without it documents cannot be tagged with a data subject.
+    """
 
     def __init__(self, db: Database, analyzer: KoreanAnalyzer, embedder: Embedder, cipher: Cipher,
-                 settings: KnowledgeSettings | None = None, reranker: Reranker | None = None):
+                 settings: KnowledgeSettings | None = None, reranker: Reranker | None = None, *,
+                 privacy: PiiScanner | None = None):
         self.db = db
         self.cipher = cipher
         self.embedder = embedder
         self.settings = settings or KnowledgeSettings()
         self.reranker = reranker
+        self.privacy = privacy
         self.terms = KiwiTerms(analyzer)
-        chunker = Chunker(analyzer, embedder.token_count, self.settings.chunk_tokens, self.settings.overlap_tokens)
+        chunker = Chunker(analyzer, embedder.token_count, self.settings.chunk_tokens, self.settings.overlap_tokens,
+                          self.settings.structure)
         self.ingestor = Ingestor(chunker, self.terms, embedder, self.settings.max_file_bytes)
-        self.loader = IndexLoader(db, cipher, embedder.dim)
+        self.seal = DocumentSeal(cipher, privacy.vault.subject_digest if privacy is not None else None)
+        self.loader = IndexLoader(db, self.seal, embedder.dim)
+        for store in db.all():
+            seal_plaintext_rows(store, self.seal)
         self._indexes: dict[str, KbIndex] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -100,6 +113,7 @@ class KnowledgeService:
         kb = KnowledgeBase(id=_new_id("kb"), tenant_id=tenant_id, name=name, description=description[:2000],
                            config={"chunk_tokens": self.settings.chunk_tokens,
                                    "overlap_tokens": self.settings.overlap_tokens,
+                                   "structure": self.settings.structure,
                                    "embedding_model": self.embedder.model_id, "terms": self.terms.name},
                            version=0)
         try:
@@ -155,18 +169,30 @@ class KnowledgeService:
 
     def add_documents(self, tenant_id: str, kb_id: str, files: Iterable[tuple[str, bytes]], *,
                       subject: str | None = None, labels: dict | None = None,
+                      policy: PrivacyPolicy | None = None,
                       progress: Callable[[DocumentResult], None] | None = None) -> list[DocumentResult]:
-        """Ingest each file on its own: a refused file is reported and leaves nothing behind."""
+        """Ingest each file on its own: a refused file is reported and leaves nothing behind.
+
+        `policy` is the tenant's privacy policy, which screens filenames (the defaults when omitted).
+        """
         self.get_kb(tenant_id, kb_id)  # 404 before any parsing work
         labels = _check_labels(labels)
+        if subject is not None and self.privacy is None:
+            raise KnowledgeError("Tagging documents with a data subject is not available: this deployment's "
+                                 "knowledge service runs without the privacy service.")
+        policy = policy or PrivacyPolicy()
         results = []
-        for filename, data in files:
+        for given, data in files:
+            filename = clean_filename(given)
             try:
+                if self.privacy is not None:
+                    filename = screen_filename(self.privacy, tenant_id, filename, policy)
                 prepared = self.ingestor.prepare(filename, data)
                 info = self._store(tenant_id, kb_id, prepared, subject, labels)
                 result = DocumentResult(filename, document=info)
             except (DocumentError, KnowledgeConflict) as e:
-                result = DocumentResult(filename, error=str(e), code=getattr(e, "code", "conflict"))
+                shown = e.filename if isinstance(e, DocumentError) else filename
+                result = DocumentResult(shown, error=str(e), code=getattr(e, "code", "conflict"))
             results.append(result)
             if progress is not None:
                 progress(result)
@@ -184,11 +210,10 @@ class KnowledgeService:
                     raise KnowledgeConflict(f"{p.filename}: the same file is already in this knowledge base "
                                             f"as document {dup}")
                 doc = KnowledgeDocument(
-                    id=doc_id, kb_id=kb_id, tenant_id=tenant_id, filename=p.filename[:500], format=p.parsed.format,
+                    id=doc_id, kb_id=kb_id, tenant_id=tenant_id, format=p.parsed.format,
                     sha256=p.sha256, size=p.size, pages=p.parsed.pages, chunks=len(p.chunks),
-                    characters=len(p.parsed.text), subject=subject, labels=labels,
-                    title_enc=enc(tenant_id, p.parsed.title.encode(), subject=subject,
-                                  aad=chunk_aad(doc_id, -1, "title")))
+                    characters=len(p.parsed.text), labels=labels)
+                self.seal.seal(doc, p.filename, p.parsed.title, subject)
                 s.add(doc)
                 s.flush()  # no ORM relationship orders the inserts, so the parent row goes first
                 rows = []
@@ -241,14 +266,27 @@ class KnowledgeService:
                 version = self._bump(s, self._kb(s, tenant_id, kb_id))
             self._forget(kb_id, [doc_id], version)
 
+    def subject_documents(self, tenant_id: str, subject: str) -> list[dict]:
+        """Every document of the tenant tagged with this data subject (for export)."""
+        with self.db.for_tenant(tenant_id).session() as s:
+            docs = s.scalars(select(KnowledgeDocument).where(
+                KnowledgeDocument.tenant_id == tenant_id, self._subject_is(tenant_id, subject))).all()
+            return [self.doc_dict(d) for d in docs]
+
     def erase_subject(self, tenant_id: str, subject: str) -> int:
         """Delete every document of the tenant tagged with this data subject; returns how many."""
         with self.db.for_tenant(tenant_id).session() as s:
             found = s.execute(select(KnowledgeDocument.kb_id, KnowledgeDocument.id).where(
-                KnowledgeDocument.tenant_id == tenant_id, KnowledgeDocument.subject == subject)).all()
+                KnowledgeDocument.tenant_id == tenant_id, self._subject_is(tenant_id, subject))).all()
         for kb_id, doc_id in found:
             self.delete_document(tenant_id, kb_id, doc_id)
         return len(found)
+
+    def _subject_is(self, tenant_id: str, subject: str):
+        if self.seal.subject_digest is None:
+            # Without the keyed digest nothing new is tagged; only rows older than migration 0008 can match.
+            return KnowledgeDocument.subject == subject
+        return KnowledgeDocument.subject_digest == self.seal.digest(tenant_id, subject)
 
     # -- search -----------------------------------------------------------------------------------
 
@@ -260,6 +298,8 @@ class KnowledgeService:
         if not query.strip():
             raise KnowledgeError("The search query is empty.")
         k = top_k or self.settings.top_k
+        # A reranker sees a deeper list than it returns, or it could only reorder what fusion chose.
+        depth = max(k, self.settings.rerank_candidates) if self.reranker is not None else k
         with self.db.for_tenant(tenant_id).session() as s:
             kbs = [self._kb(s, tenant_id, kb_id) for kb_id in dict.fromkeys(kb_ids)]
             versions = {kb.id: kb.version for kb in kbs}
@@ -270,13 +310,13 @@ class KnowledgeService:
             with self._kb_lock(kb_id):
                 index = self._ready(tenant_id, kb_id, version)
                 doc_ids = _filter_docs(index, filters)
-                for h in index.search(terms, vector, k, mode, doc_ids, self.settings.candidates):
+                for h in index.search(terms, vector, depth, mode, doc_ids, self.settings.candidates):
                     scored.append((kb_id, h, index.docs[h.document_id]))
         scored.sort(key=lambda t: -t[1].score)
-        hits = self.loader.hits(tenant_id, scored[:k])
+        hits = self.loader.hits(tenant_id, scored[:depth])
         if self.reranker is not None:
             hits = self.reranker.rerank(query, hits)
-        return hits
+        return hits[:k]
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -332,11 +372,10 @@ class KnowledgeService:
         return {kb_id: n for kb_id, n in rows}
 
     def doc_dict(self, d: KnowledgeDocument) -> dict:
-        title = self.cipher.decrypt(d.tenant_id, d.title_enc, subject=d.subject,
-                                    aad=chunk_aad(d.id, -1, "title")).decode()
-        return {"id": d.id, "object": "knowledge_document", "kb_id": d.kb_id, "filename": d.filename,
-                "title": title, "format": d.format, "pages": d.pages, "chunks": d.chunks,
-                "characters": d.characters, "bytes": d.size, "sha256": d.sha256, "subject": d.subject,
+        fields = self.seal.open(d)
+        return {"id": d.id, "object": "knowledge_document", "kb_id": d.kb_id, "filename": fields.filename,
+                "title": fields.title, "format": d.format, "pages": d.pages, "chunks": d.chunks,
+                "characters": d.characters, "bytes": d.size, "sha256": d.sha256, "subject": fields.subject,
                 "labels": d.labels, "created_at": int(d.created_at.timestamp())}
 
 

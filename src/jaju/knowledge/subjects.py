@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from jaju.knowledge.service import KnowledgeService
-from jaju.knowledge.tables import KnowledgeDocument
 
 
 class KnowledgeSubjectData:
@@ -19,10 +16,7 @@ class KnowledgeSubjectData:
         self.knowledge = knowledge
 
     def export(self, tenant_id: str, subject: str) -> dict[str, Any]:
-        with self.knowledge.db.for_tenant(tenant_id).sessions() as s:
-            docs = s.scalars(select(KnowledgeDocument).where(KnowledgeDocument.tenant_id == tenant_id,
-                                                             KnowledgeDocument.subject == subject)).all()
-            return {"documents": [self.knowledge.doc_dict(d) for d in docs]}
+        return {"documents": self.knowledge.subject_documents(tenant_id, subject)}
 
     def erase(self, tenant_id: str, subject: str) -> int:
         return self.knowledge.erase_subject(tenant_id, subject)

@@ -32,7 +32,9 @@ class KnowledgeDocument(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     kb_id: Mapped[str] = mapped_column(ForeignKey("knowledge_bases.id", ondelete="CASCADE"), index=True)
     tenant_id: Mapped[str] = mapped_column(String(40), index=True)
-    filename: Mapped[str] = mapped_column(String(500))
+    # Before revision 0008 the name and subject were stored here in clear; now both stay empty and
+    # the values live in filename_enc / subject_enc (see jaju.knowledge.sealing for old rows).
+    filename: Mapped[str] = mapped_column(String(500), default="")
     format: Mapped[str] = mapped_column(String(10))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
@@ -41,13 +43,19 @@ class KnowledgeDocument(Base):
     characters: Mapped[int] = mapped_column(Integer, default=0)
     # Title and source text are personal-data-bearing: stored encrypted (see KnowledgeChunk).
     title_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    # The data subject a document is about, so an erasure request can find and delete it.
     subject: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    # The uploaded name (it often carries a name or an RRN), sealed like the title.
+    filename_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # The data subject a document is about: sealed under the tenant key (reading the subject-sealed
+    # rows needs it), and found for export and erasure by the privacy vault's keyed digest.
+    subject_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    subject_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Caller-supplied labels used by metadata filters (no content).
     labels: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
-    __table_args__ = (Index("ix_knowledge_documents_kb_sha", "kb_id", "sha256"),)
+    __table_args__ = (Index("ix_knowledge_documents_kb_sha", "kb_id", "sha256"),
+                      Index("ix_knowledge_documents_tenant_subject_digest", "tenant_id", "subject_digest"))
 
 
 class KnowledgeChunk(Base):
