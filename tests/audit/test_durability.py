@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -12,6 +14,7 @@ from sqlalchemy import create_engine, select, text
 from jaju.audit import AuditLog, Event
 from jaju.audit.commit import APPEND_LOCK
 from jaju.audit.errors import AuditTailUnsigned, AuditUnavailable
+from jaju.audit.keys import DeploymentKey
 from jaju.audit.verify import verify_store
 from jaju.errors import Unavailable
 from jaju.settings import AuditSettings
@@ -164,3 +167,34 @@ async def test_callers_on_several_threads_and_loops(audit: AuditLog):
     everything = sorted([*mine, *(s for r in results for s in r)])
     assert everything == list(range(1, 126))
     assert verify_store(audit.db, [audit.key.public]).ok
+
+
+def _replica(url: str, keys_dir: str, n: int) -> None:
+    """Another jaju process on the same store, recording `n` events concurrently."""
+    db = Database(url)
+    log = AuditLog(db, DeploymentKey.load_or_create(Path(keys_dir)), AuditSettings(), b"s" * 32)
+    log.start()
+
+    async def go() -> None:
+        await asyncio.gather(*(log.record(Event(action="chat.completions", tenant_id="ten_b", status=200))
+                               for _ in range(n)))
+
+    asyncio.run(go())
+    log.close()
+    db.dispose()
+
+
+async def test_several_processes_extend_one_signed_chain(audit: AuditLog, tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_replica, args=(audit.db.url.render_as_string(hide_password=False),
+                                                str(tmp_path / "keys"), 150)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    mine = await asyncio.gather(*(audit.record(chat_event(audit, i)) for i in range(150)))
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    assert len(set(mine)) == 150
+    report = verify_store(audit.db, [audit.key.public])
+    assert report.ok and report.last_seq == 450, report.problem  # one chain, signed to its end
+    assert await audit.record(chat_event(audit, 999)) == 451  # and this writer accepts the others' head

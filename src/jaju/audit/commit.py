@@ -80,7 +80,7 @@ class ChainWriter:
                 results.append(seq)
             if not rows:
                 return Committed(results, None)
-            s.execute(insert(AuditEvent), rows)
+            s.connection().execute(insert(AuditEvent.__table__), rows)  # Core: no ORM bookkeeping per row
             cp = self._sign(s, seq, chain)
         self._trusted = cp
         return Committed(results, cp)
