@@ -40,7 +40,7 @@ async def _flush_usage(services: Services) -> None:
 
 async def _retention(services: Services) -> None:
     """Expire content per the packs (and record each purge in the audit trail)."""
-    await asyncio.to_thread(services.compliance.retention.run, datetime.now(UTC))
+    await asyncio.to_thread(services.retention.run, datetime.now(UTC))
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None,
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         bind = services.settings.server.metrics_bind
         stop_metrics = health.serve_metrics(services.metrics, bind) if bind else None
         hours = services.compliance.settings.retention_every_hours
-        if hours > 0 and services.compliance.retention is not None:
+        if hours > 0 and services.retention is not None:
             tasks.append(asyncio.create_task(_every(hours * 3600, _retention, services)))
         try:
             yield

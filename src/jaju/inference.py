@@ -1,37 +1,46 @@
-"""InferenceService: the one place a chat, completion or embedding request runs its steps, in order."""
+"""InferenceService: the one place a generation, embedding or token count runs its steps, in order.
+
+Chat and text completions share one path (`_generate`): the tenant's quota, the safeguards (grounding,
+PII protection), the residency router, the watermark hook and the label. What differs is only the wire
+format, which `protocol/chat.py` and `protocol/completions.py` write from the same `Generation`.
+Every request ends with a durable audit record: a response (or the end of a stream) is released only
+after its event is committed and signed, and fails with 503 if the audit store cannot take it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from jaju.api.auth import Principal
 from jaju.audit import AuditLog, Event
 from jaju.compliance.labelling import Label
+from jaju.context import RequestContext
 from jaju.conversations.store import MessageStore
-from jaju.engine.base import Backend, Delta, ModelInfo, ToolCall
+from jaju.engine.base import Backend, ChatRequest, CompletionRequest, Delta, ModelInfo, ToolCall
 from jaju.engine.registry import ModelRegistry
-from jaju.errors import ApiError
+from jaju.errors import InvalidRequest, QuotaExceeded, ServiceError
 from jaju.metrics import Metrics
 from jaju.protocol import chat as chat_wire
 from jaju.protocol import completions as completion_wire
 from jaju.protocol.chat import ChatCompletionRequest
-from jaju.protocol.common import new_id, now, usage_dict
+from jaju.protocol.common import now, usage_dict
 from jaju.protocol.completions import TextCompletionRequest
-from jaju.protocol.common import JajuRequestExtension
 from jaju.protocol.embeddings import EmbeddingRequest, embedding_body
-from jaju.safeguards import RequestGuard, RequestOptions, Safeguards
-from jaju.sovereignty.factory import Sovereignty
+from jaju.safeguards import RequestGuard, Safeguards, StreamGuard
+from jaju.sovereignty.router import ResidencyRouter
 from jaju.tenancy.usage import UsageMeter
+
+log = logging.getLogger("jaju.inference")
 
 
 @dataclass
 class Outcome:
-    """What one generation produced, for the response, the audit trail and the meters."""
+    """What one choice of a generation produced, for the response, the audit trail and the meters."""
 
     text: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
@@ -39,6 +48,21 @@ class Outcome:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     first_token_at: float | None = None
+    logprobs: list[Any] | None = None  # per sampled token, when the request asked for them
+
+    def absorb(self, d: Delta) -> None:
+        if self.first_token_at is None and (d.text or d.tool_calls or d.finish_reason):
+            self.first_token_at = time.perf_counter()
+        self.text += d.text
+        token_logprobs = getattr(d, "logprobs", None)
+        if token_logprobs:
+            self.logprobs = (self.logprobs or []) + list(token_logprobs)
+        if d.tool_calls:
+            self.tool_calls.extend(d.tool_calls)
+        if d.finish_reason is not None:
+            self.finish = d.finish_reason
+        if d.usage is not None:
+            self.prompt_tokens, self.completion_tokens = d.usage.prompt_tokens, d.usage.completion_tokens
 
 
 @dataclass
@@ -50,285 +74,398 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _sse(data: dict[str, Any]) -> bytes:
+def sse(data: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n\n"
 
 
 SSE_DONE = b"data: [DONE]\n\n"
 
 
+class Generation:
+    """One generation in flight: its safeguards, where it runs, its label, and each choice's outcome."""
+
+    def __init__(self, ctx: RequestContext, action: str, audit_input: str, guard: RequestGuard,
+                 stream: AsyncIterator[Delta], first: Delta | None, backend: Backend, info: ModelInfo, label: Label):
+        self.ctx = ctx
+        self.action = action
+        self.audit_input = audit_input
+        self.guard = guard
+        self.backend = backend
+        self.info = info
+        self.label = label
+        self.created = now()
+        self._stream = stream
+        self._first = first
+        self.outcomes: dict[int, Outcome] = {}
+        self._filters: dict[int, StreamGuard] = {}
+        self.finished = False  # metered and audited
+
+    def outcome(self, index: int = 0) -> Outcome:
+        return self.outcomes.setdefault(index, Outcome())
+
+    @property
+    def prompt_tokens(self) -> int:
+        return max((o.prompt_tokens for o in self.outcomes.values()), default=0)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(o.completion_tokens for o in self.outcomes.values())
+
+    async def raw(self) -> AsyncIterator[Delta]:
+        """The engine's deltas as they come (closing this cancels the generation)."""
+        stream = self._stream
+        try:
+            if self._first is not None:
+                yield self._first
+            async for d in stream:
+                yield d
+        finally:
+            await stream.aclose()
+
+    async def collect(self) -> None:
+        """Run to the end; then scan each choice's whole text and restore its placeholders."""
+        async for d in self.raw():
+            self.outcome(_index(d)).absorb(d)
+        for out in self.outcomes.values():
+            out.text = self.guard.finish_text(out.text)
+            out.tool_calls = self.guard.finish_tool_calls(out.tool_calls)
+        self.guard.cite(self.outcome(0).text)
+
+    async def deltas(self) -> AsyncIterator[Delta]:
+        """Deltas as the tenant may see them: output scanned and placeholders restored as they stream."""
+        async for d in self.raw():
+            i = _index(d)
+            filt = self._filters.get(i)
+            if filt is None:
+                filt = self._filters[i] = self.guard.stream()
+            d.text = filt.feed(d.text)
+            if d.finish_reason is not None:
+                d.text += filt.flush()
+                if d.tool_calls:
+                    d.tool_calls = self.guard.finish_tool_calls(d.tool_calls)
+            self.outcome(i).absorb(d)
+            if d.finish_reason is not None and i == 0:
+                self.guard.cite(self.outcome(0).text)
+            yield d
+
+    def extension(self, index: int = 0) -> dict[str, Any]:
+        """The response's `jaju` object: the signed label over exactly choice `index`'s text, where it ran,
+        and what the safeguards did (citations, PII counts)."""
+        text = self.outcome(index).text
+        with self.ctx.span.child("labelling.manifest"):
+            return {"backend": self.backend.name, **self.guard.extension(),
+                    **self.guard.provenance(self.label, text)}
+
+    def choices(self) -> list[tuple[int, Outcome]]:
+        return sorted(self.outcomes.items())
+
+    def response_extension(self) -> dict[str, Any]:
+        """The body's `jaju` object: choice 0's signed label; with several choices, each one's manifest."""
+        ext = self.extension(0)
+        if len(self.outcomes) > 1:
+            ext["choices"] = [{"index": i, "provenance": self.extension(i).get("provenance")}
+                              for i in sorted(self.outcomes)]
+        return ext
+
+    def output_digest_text(self) -> str:
+        parts = []
+        for i in sorted(self.outcomes):
+            o = self.outcomes[i]
+            parts.append(o.text + json.dumps([[c.name, c.arguments] for c in o.tool_calls], ensure_ascii=False))
+        return "\x1e".join(parts)
+
+
 class InferenceService:
-    def __init__(self, registry: ModelRegistry, sovereignty: Sovereignty, audit: AuditLog, usage: UsageMeter,
+    def __init__(self, registry: ModelRegistry, router: ResidencyRouter, audit: AuditLog, usage: UsageMeter,
                  metrics: Metrics, safeguards: Safeguards, messages: MessageStore):
-        self.sovereignty = sovereignty
-        self.messages = messages
         self.registry = registry
+        self.router = router
         self.audit = audit
         self.usage = usage
         self.metrics = metrics
         self.safeguards = safeguards
+        self.messages = messages
 
-    def _guard(self, p: Principal, ext: JajuRequestExtension | None, subject: str | None) -> RequestGuard:
-        options = RequestOptions(subject=subject or (ext.subject if ext else None),
-                                 conversation_id=ext.conversation_id if ext else None,
-                                 knowledge_bases=tuple(ext.knowledge_bases) if ext else (),
-                                 knowledge_top_k=ext.knowledge_top_k if ext else 5)
-        return self.safeguards.open(p, options)
+    # --- chat and completions ---------------------------------------------------------------
+    async def chat(self, ctx: RequestContext, req: ChatCompletionRequest) -> Reply:
+        prompt_text = json.dumps([m.model_dump(exclude_none=True) for m in req.messages], ensure_ascii=False)
+        engine_req = req.to_engine(ctx.request_id)
 
-    def check_quota(self, p: Principal, quota: int | None) -> None:
+        async def prepare(guard: RequestGuard) -> None:
+            engine_req.messages = await guard.prepare(engine_req.messages)
+
+        used: dict[str, Any] = {}  # the router says where it ran
+        gen = await self._generate(ctx, "chat.completions", req.model, prompt_text, engine_req, prepare, used,
+                                   lambda: self.router.chat(engine_req, ctx.tenant_id, key_id=ctx.key_id, used=used))
+        if req.stream:
+            return Reply(stream=self._chat_stream(gen, req), headers=gen.label.headers())
+        await self._run_to_end(gen)
+        if req.store:
+            await self._keep(gen, req)
+        await self._finish(gen, 200)
+        body = chat_wire.completion_body(ctx.request_id, req.model, gen.created, gen.choices(), gen.prompt_tokens,
+                                         gen.completion_tokens, gen.response_extension())
+        return Reply(body=body, headers=gen.label.headers())
+
+    async def complete(self, ctx: RequestContext, req: TextCompletionRequest) -> Reply:
+        engine_req = req.to_engine(ctx.request_id)
+
+        async def prepare(guard: RequestGuard) -> None:
+            engine_req.prompt = await guard.prepare_text(engine_req.prompt)
+
+        used: dict[str, Any] = {}
+        gen = await self._generate(ctx, "completions", req.model, req.prompt_text, engine_req, prepare, used,
+                                   lambda: self.router.complete(engine_req, ctx.tenant_id, key_id=ctx.key_id,
+                                                                used=used))
+        if req.stream:
+            return Reply(stream=self._completion_stream(gen, req), headers=gen.label.headers())
+        await self._run_to_end(gen)
+        await self._finish(gen, 200)
+        echo = req.prompt_text if req.echo else ""
+        body = completion_wire.completion_body(ctx.request_id, req.model, gen.created, gen.choices(), echo,
+                                               gen.prompt_tokens, gen.completion_tokens, gen.response_extension())
+        return Reply(body=body, headers=gen.label.headers())
+
+    async def _generate(self, ctx: RequestContext, action: str, model: str, audit_input: str,
+                        engine_req: ChatRequest | CompletionRequest, prepare: Callable[[RequestGuard], Any],
+                        used: dict[str, Any], start: Callable[[], AsyncIterator[Delta]]) -> Generation:
+        """Quota, safeguards, routing, watermark and label: everything before the first token.
+
+        A failure here is audited with its status and re-raised for the API edge.
+        """
+        guard: RequestGuard | None = None
+        try:
+            self._check_quota(ctx)
+            await self._available(model, "chat" if action != "completions" else "completion")
+            guard = self.safeguards.open(ctx)
+            with ctx.span.child("safeguards"):
+                await prepare(guard)
+            hook = guard.watermark_hook()
+            if hook is not None:
+                engine_req.logits_hooks.append(hook)
+            with ctx.span.child("engine.first_token") as span:
+                stream = start()
+                first = await _first(stream)
+                span.set("jaju.backend", used.get("backend"))
+            backend = next(b for b in self.router.backends if b.name == used["backend"])
+            info = _info(backend, model)
+            guard.ran_on(backend, hook is not None)
+            with ctx.span.child("labelling"):
+                label = guard.label(model=info.id, weights_sha256=info.sha256, jurisdiction=backend.jurisdiction,
+                                    request_id=ctx.request_id)
+        except ServiceError as e:
+            await self._record(ctx, action, audit_input, e.status, guard=guard)
+            raise
+        return Generation(ctx, action, audit_input, guard, stream, first, backend, info, label)
+
+    async def _run_to_end(self, gen: Generation) -> None:
+        try:
+            with gen.ctx.span.child("engine.generate"):
+                await gen.collect()
+        except ServiceError as e:
+            await self._finish(gen, e.status)
+            raise
+
+    async def _chat_stream(self, gen: Generation, req: ChatCompletionRequest) -> AsyncIterator[bytes]:
+        include_usage = bool(req.stream_options and req.stream_options.include_usage)
+        rid, model, created = gen.ctx.request_id, req.model, gen.created
+        opened: set[int] = set()
+        status: int | str = "client_disconnected"
+        try:
+            for i in range(req.n):
+                opened.add(i)
+                yield sse(chat_wire.chunk_body(rid, model, created, {"role": "assistant", "content": ""}, None,
+                                               include_usage, index=i))
+            finals: list[bytes] = []
+            async for d in gen.deltas():
+                i = _index(d)
+                delta = chat_wire.delta_wire(d)
+                if delta or chat_wire.logprobs_wire(d):
+                    yield sse(chat_wire.chunk_body(rid, model, created, delta, None, include_usage, index=i,
+                                                   logprobs=chat_wire.logprobs_wire(d)))
+                if d.finish_reason is not None:
+                    final = chat_wire.chunk_body(rid, model, created, {}, gen.outcome(i).finish, include_usage,
+                                                 index=i)
+                    final["jaju"] = gen.extension(i)
+                    finals.append(sse(final))
+            if req.store:
+                await self._keep(gen, req)
+            # The record is durable (and signed) before the stream's end is released.
+            await self._finish(gen, 200)
+            for chunk in finals:
+                yield chunk
+            if include_usage:
+                yield sse({"id": rid, "object": "chat.completion.chunk", "created": created, "model": model,
+                           "system_fingerprint": None, "choices": [],
+                           "usage": usage_dict(gen.prompt_tokens, gen.completion_tokens)})
+            yield SSE_DONE
+            status = 200
+        except ServiceError as e:
+            status = e.status
+            yield sse(e.body())
+        finally:
+            if status != 200:
+                await self._finish_quietly(gen, status)
+
+    async def _completion_stream(self, gen: Generation, req: TextCompletionRequest) -> AsyncIterator[bytes]:
+        rid, model, created = gen.ctx.request_id, req.model, gen.created
+        status: int | str = "client_disconnected"
+        try:
+            if req.echo:
+                for i in range(req.n):
+                    yield sse(completion_wire.chunk_body(rid, model, created, req.prompt_text, None, index=i))
+            finals: list[bytes] = []
+            async for d in gen.deltas():
+                i = _index(d)
+                if d.finish_reason is not None:
+                    chunk = completion_wire.chunk_body(rid, model, created, d.text, d.finish_reason, index=i,
+                                                       logprobs=completion_wire.logprobs_wire(d))
+                    chunk["jaju"] = gen.extension(i)
+                    finals.append(sse(chunk))
+                elif d.text:
+                    yield sse(completion_wire.chunk_body(rid, model, created, d.text, None, index=i,
+                                                         logprobs=completion_wire.logprobs_wire(d)))
+            await self._finish(gen, 200)
+            for chunk in finals:
+                yield chunk
+            if req.stream_options and req.stream_options.include_usage:
+                yield sse({"id": rid, "object": "text_completion", "created": created, "model": model,
+                           "choices": [], "usage": usage_dict(gen.prompt_tokens, gen.completion_tokens)})
+            yield SSE_DONE
+            status = 200
+        except ServiceError as e:
+            status = e.status
+            yield sse(e.body())
+        finally:
+            if status != 200:
+                await self._finish_quietly(gen, status)
+
+    async def _keep(self, gen: Generation, req: ChatCompletionRequest) -> None:
+        """`store: true`: keep the exchange, PII handled for storage, encrypted under the tenant's key."""
+        out = gen.outcome(0)
+        messages = [m.model_dump(exclude_none=True) for m in req.messages]
+        stored, reply = await asyncio.to_thread(gen.guard.for_storage, messages, out.text)
+        calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in out.tool_calls]
+        await asyncio.to_thread(self.messages.keep, gen.ctx.tenant_id, gen.ctx.request_id, req.model, stored,
+                                {"content": reply, "tool_calls": calls, "finish_reason": out.finish},
+                                gen.guard.options.subject, req.metadata)
+
+    # --- embeddings and tokens --------------------------------------------------------------
+    async def embed(self, ctx: RequestContext, req: EmbeddingRequest) -> dict[str, Any]:
+        joined = "\n".join(req.inputs)
+        backend = info = None
+        try:
+            self._check_quota(ctx)
+            backend, info = await self._backend(ctx, req.model, "embedding")
+            input_type = req.jaju.input_type if req.jaju else "query"
+            result = await backend.embed(req.model, req.inputs, input_type)
+            vectors = result.vectors
+            if req.dimensions is not None:
+                if req.dimensions > vectors.shape[1]:
+                    raise InvalidRequest(f"dimensions must be at most {vectors.shape[1]} for {req.model}.",
+                                         param="dimensions")
+                vectors = vectors[:, :req.dimensions]
+                norms = (vectors ** 2).sum(axis=1, keepdims=True) ** 0.5
+                vectors = vectors / norms.clip(min=1e-12)
+        except ServiceError as e:
+            await self._record(ctx, "embeddings", joined, e.status, info=info, backend=backend)
+            raise
+        self.usage.record(ctx.tenant_id, ctx.key_id, info.id, result.prompt_tokens, 0)
+        await self._record(ctx, "embeddings", joined, 200, info=info, backend=backend,
+                           extra={"prompt_tokens": result.prompt_tokens})
+        return embedding_body(req.model, vectors, req.encoding_format, result.prompt_tokens)
+
+    async def count_tokens(self, ctx: RequestContext, model: str, text: str | None,
+                           messages: list[dict[str, Any]] | None) -> dict[str, Any]:
+        backend, info = await self._backend(ctx, model, "any")
+        n = await backend.count_tokens(model, text=text, messages=messages)
+        return {"object": "tokenize", "model": model, "count": n, "max_model_len": info.context_length}
+
+    # --- shared steps -----------------------------------------------------------------------
+    def _check_quota(self, ctx: RequestContext) -> None:
         """429 once the tenant has used its monthly token quota (tenant setting monthly_token_quota)."""
-        if quota and self.usage.month_tokens(p.tenant_id) >= quota:
-            raise ApiError(429, f"This tenant's monthly quota of {quota:,} tokens is used up; it renews on the "
-                                "first day of next month (UTC), or an operator can raise it.",
-                           "insufficient_quota", "quota_exceeded")
+        quota = ctx.law.monthly_token_quota
+        if quota and self.usage.month_tokens(ctx.tenant_id) >= quota:
+            raise QuotaExceeded(f"This tenant's monthly quota of {quota:,} tokens is used up; it renews on the "
+                                "first day of next month (UTC), or an operator can raise it.")
 
     async def _available(self, model: str, kind: str) -> None:
         """Make sure something can serve `model`: a remote backend, or a local model loaded on demand."""
-        router = self.sovereignty.router
-        if not router.serving(model):
+        if not self.router.serving(model):
             local = await self.registry.get(model)  # 404 when no one has heard of the model
-            if local not in router.backends:
-                router.backends.append(local)
-        info = _info(router.serving(model)[0], model)
+            if local not in self.router.backends:
+                self.router.backends.append(local)
+        info = _info(self.router.serving(model)[0], model)
         if kind == "embedding" and info.kind != "embedding":
-            raise ApiError(400, f"Model {model} cannot make embeddings; use multilingual-e5-small.",
-                           param="model", code="model_not_embedding")
+            raise InvalidRequest(f"Model {model} cannot make embeddings; use multilingual-e5-small.",
+                                 "model_not_embedding", "model")
         if kind in ("chat", "completion") and info.kind == "embedding":
-            raise ApiError(400, f"Model {model} only makes embeddings.", param="model", code="model_not_chat")
+            raise InvalidRequest(f"Model {model} only makes embeddings.", "model_not_chat", "model")
 
-    async def _backend(self, model: str, kind: str, p: Principal) -> tuple[Backend, ModelInfo]:
+    async def _backend(self, ctx: RequestContext, model: str, kind: str) -> tuple[Backend, ModelInfo]:
         """The first backend this tenant may use for `model` (for calls that do not stream)."""
         await self._available(model, kind)
-        backend = self.sovereignty.router.pick(model, p.tenant_id, key_id=p.key_id)[0]
-        self.sovereignty.router.record_use(backend, model, p.tenant_id, key_id=p.key_id)
+        backend = self.router.pick(model, ctx.tenant_id, key_id=ctx.key_id)[0]
+        self.router.record_use(backend, model, ctx.tenant_id, key_id=ctx.key_id)
         return backend, _info(backend, model)
 
-    async def _start(self, p: Principal, rid: str, model: str, guard: RequestGuard, engine_req,
-                     run) -> tuple[AsyncIterator[Delta], Delta | None, Backend, ModelInfo, Label]:
-        """Start a generation through the residency router, watermarked and labelled as the packs ask.
+    async def _finish(self, gen: Generation, status: int | str) -> None:
+        """Meter and durably audit a generation once (idempotent: a stream's cleanup may call it again)."""
+        if gen.finished:
+            return
+        gen.finished = True
+        ctx, info = gen.ctx, gen.info
+        if status == 200:
+            self.usage.record(ctx.tenant_id, ctx.key_id, info.id, gen.prompt_tokens, gen.completion_tokens)
+            self._observe(gen)
+        fields = {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
+                  "finish_reason": gen.outcome(0).finish,
+                  "output_hmac": self.audit.hmac(ctx.tenant_id, gen.output_digest_text())}
+        if len(gen.outcomes) > 1:
+            fields["choices"] = len(gen.outcomes)
+        await self._record(ctx, gen.action, gen.audit_input, status, guard=gen.guard, info=info,
+                           backend=gen.backend, extra=fields)
 
-        Returns the stream, its first delta (so errors before the first byte keep their status), the
-        backend that runs it, its model info and the response label. Call `_available` first.
-        """
-        hook = guard.watermark_hook()
-        if hook is not None:
-            engine_req.logits_hooks.append(hook)
-        used: dict[str, Any] = {}
-        stream = run(self.sovereignty.router, used)
-        first = await _first(stream)
-        backend = next(b for b in self.sovereignty.router.backends if b.name == used.get("backend"))
-        info = _info(backend, model)
-        guard.ran_on(backend, hook is not None)
-        label = guard.label(model=info.id, weights_sha256=info.sha256, jurisdiction=backend.jurisdiction,
-                            request_id=rid)
-        return stream, first, backend, info, label
+    async def _finish_quietly(self, gen: Generation, status: int | str) -> None:
+        """A stream that did not complete acknowledged nothing; if even its record fails, say so in the log."""
+        try:
+            await self._finish(gen, status)
+        except ServiceError as e:
+            log.error("audit record of %s (status %s) failed: %s", gen.ctx.request_id, status, e.message)
 
-    @staticmethod
-    def _extension(backend: Backend, guard: RequestGuard, label: Label, text: str) -> dict[str, Any]:
-        """The response's `jaju` object: the signed label (model, weights, jurisdiction, notices, manifest
-        over exactly `text`), where it ran, and what the safeguards did (citations, PII counts)."""
-        return {"backend": backend.name, **guard.extension(), **guard.provenance(label, text)}
+    def _observe(self, gen: Generation) -> None:
+        model = gen.info.id
+        self.metrics.tokens.labels(model, "prompt").inc(gen.prompt_tokens)
+        self.metrics.tokens.labels(model, "completion").inc(gen.completion_tokens)
+        out = gen.outcome(0)
+        if out.first_token_at is not None:
+            self.metrics.ttft.labels(model).observe(out.first_token_at - gen.ctx.started)
+            decode = time.perf_counter() - out.first_token_at
+            if out.completion_tokens > 1 and decode > 0:
+                self.metrics.tokens_per_second.labels(model).set((out.completion_tokens - 1) / decode)
 
-    def _record(self, p: Principal, action: str, rid: str, info: ModelInfo | None, backend: Backend | None,
-                started: float, status: int | str, prompt_text: str, out: Outcome | None,
-                guard: RequestGuard | None = None) -> None:
-        latency = time.perf_counter() - started
-        fields: dict[str, Any] = {"request_id": rid, "latency_ms": round(latency * 1000, 2),
-                                  "input_hmac": self.audit.hmac(p.tenant_id, prompt_text)}
+    async def _record(self, ctx: RequestContext, action: str, audit_input: str, status: int | str, *,
+                      guard: RequestGuard | None = None, info: ModelInfo | None = None,
+                      backend: Backend | None = None, extra: dict[str, Any] | None = None) -> None:
+        """The request's audit event, durable and signed before this returns (503 if it cannot be)."""
+        fields: dict[str, Any] = {"request_id": ctx.request_id, "latency_ms": ctx.elapsed_ms(),
+                                  "input_hmac": self.audit.hmac(ctx.tenant_id, audit_input)}
+        if ctx.span.trace_id:
+            fields["trace_id"] = ctx.span.trace_id
         if guard is not None:
             fields.update(guard.audit_fields())
         if info is not None and backend is not None:
             fields.update(model=info.id, weights_sha256=info.sha256, jurisdiction=backend.jurisdiction,
                           backend=backend.name)
-        if out is not None:
-            fields.update(prompt_tokens=out.prompt_tokens, completion_tokens=out.completion_tokens,
-                          finish_reason=out.finish,
-                          output_hmac=self.audit.hmac(p.tenant_id, out.text + json.dumps(
-                              [[c.name, c.arguments] for c in out.tool_calls], ensure_ascii=False)))
-            if info is not None:
-                self.usage.record(p.tenant_id, p.key_id, info.id, out.prompt_tokens, out.completion_tokens)
-                self.metrics.tokens.labels(info.id, "prompt").inc(out.prompt_tokens)
-                self.metrics.tokens.labels(info.id, "completion").inc(out.completion_tokens)
-                if out.first_token_at is not None:
-                    self.metrics.ttft.labels(info.id).observe(out.first_token_at - started)
-                    decode = time.perf_counter() - out.first_token_at
-                    if out.completion_tokens > 1 and decode > 0:
-                        self.metrics.tokens_per_second.labels(info.id).set((out.completion_tokens - 1) / decode)
-        self.audit.append(Event(action=action, tenant_id=p.tenant_id, key_id=p.key_id, status=status, fields=fields))
+        if extra:
+            fields.update(extra)
+        event = Event(action=action, tenant_id=ctx.tenant_id, key_id=ctx.key_id, status=status, fields=fields)
+        with ctx.span.child("audit"):
+            await self.audit.record(event)
 
-    # --- chat -------------------------------------------------------------------------------
-    async def chat(self, p: Principal, req: ChatCompletionRequest,
-                   subject: str | None = None) -> Reply:
-        rid = new_id("chatcmpl")
-        started = time.perf_counter()
-        prompt_text = json.dumps([m.model_dump(exclude_none=True) for m in req.messages], ensure_ascii=False)
-        info = backend = guard = None
-        try:
-            await self._available(req.model, "chat")
-            guard = self._guard(p, req.jaju, subject)
-            engine_req = req.to_engine(rid)
-            engine_req.messages = await guard.prepare(engine_req.messages)
-            stream, first, backend, info, label = await self._start(
-                p, rid, req.model, guard, engine_req,
-                lambda r, used: r.chat(engine_req, p.tenant_id, key_id=p.key_id, used=used))
-            if req.stream:
-                return Reply(stream=self._chat_sse(p, req, rid, info, backend, started, prompt_text, first, stream,
-                                                   guard, label), headers=label.headers())
-            out = await _collect(_chain(first, stream))
-            out.text = guard.finish_text(out.text)
-            out.tool_calls = guard.finish_tool_calls(out.tool_calls)
-            guard.cite(out.text)
-            if req.store:
-                await self._keep(p, req, rid, guard, out)
-        except ApiError as e:
-            self._record(p, "chat.completions", rid, info, backend, started, e.status, prompt_text, None, guard)
-            raise
-        self._record(p, "chat.completions", rid, info, backend, started, 200, prompt_text, out, guard)
-        ext = self._extension(backend, guard, label, out.text)
-        body = chat_wire.completion_body(rid, req.model, out.text, out.tool_calls, out.finish, out.prompt_tokens,
-                                         out.completion_tokens, jaju=ext)
-        return Reply(body=body, headers=label.headers())
 
-    async def _chat_sse(self, p: Principal, req: ChatCompletionRequest, rid: str, info: ModelInfo,
-                        backend: Backend, started: float, prompt_text: str, first: Delta | None,
-                        stream: AsyncIterator[Delta], guard: RequestGuard, label: Label) -> AsyncIterator[bytes]:
-        created = now()
-        include_usage = bool(req.stream_options and req.stream_options.include_usage)
-        out = Outcome()
-        status: int | str = "client_disconnected"
-        filt = guard.stream()
-        try:
-            yield _sse(chat_wire.chunk_body(rid, req.model, created, {"role": "assistant", "content": ""}, None,
-                                            None, include_usage))
-            async for d in _chain(first, stream):
-                d.text = filt.feed(d.text)
-                if d.finish_reason is not None:
-                    d.text += filt.flush()
-                    if d.tool_calls:
-                        d.tool_calls = guard.finish_tool_calls(d.tool_calls)
-                _absorb(out, d)
-                delta = chat_wire.delta_wire(d, first=False)
-                if delta:
-                    yield _sse(chat_wire.chunk_body(rid, req.model, created, delta, None, None, include_usage))
-                if d.finish_reason is not None:
-                    guard.cite(out.text)
-                    if req.store:
-                        await self._keep(p, req, rid, guard, out)
-                    final = chat_wire.chunk_body(rid, req.model, created, {}, out.finish, None, include_usage)
-                    final["jaju"] = self._extension(backend, guard, label, out.text)
-                    yield _sse(final)
-            if include_usage:
-                yield _sse({"id": rid, "object": "chat.completion.chunk", "created": created, "model": req.model,
-                            "system_fingerprint": None, "choices": [],
-                            "usage": usage_dict(out.prompt_tokens, out.completion_tokens)})
-            yield SSE_DONE
-            status = 200
-        except ApiError as e:
-            status = e.status
-            yield _sse(e.body())
-        finally:
-            await stream.aclose()
-            self._record(p, "chat.completions", rid, info, backend, started, status, prompt_text, out, guard)
-
-    async def _keep(self, p: Principal, req: ChatCompletionRequest, rid: str, guard: RequestGuard,
-                    out: Outcome) -> None:
-        """`store: true`: keep the exchange, PII handled for storage, encrypted under the tenant's key."""
-        messages = [m.model_dump(exclude_none=True) for m in req.messages]
-        stored, reply = await asyncio.to_thread(guard.for_storage, messages, out.text)
-        calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in out.tool_calls]
-        await asyncio.to_thread(self.messages.keep, p.tenant_id, rid, req.model, stored,
-                                {"content": reply, "tool_calls": calls, "finish_reason": out.finish},
-                                guard.options.subject, req.metadata)
-
-    # --- completions ------------------------------------------------------------------------
-    async def complete(self, p: Principal, req: TextCompletionRequest,
-                       subject: str | None = None) -> Reply:
-        rid = new_id("cmpl")
-        started = time.perf_counter()
-        info = backend = guard = None
-        try:
-            await self._available(req.model, "completion")
-            guard = self._guard(p, req.jaju, subject)
-            engine_req = req.to_engine(rid)
-            engine_req.prompt = await guard.prepare_text(engine_req.prompt)
-            stream, first, backend, info, label = await self._start(
-                p, rid, req.model, guard, engine_req,
-                lambda r, used: r.complete(engine_req, p.tenant_id, key_id=p.key_id, used=used))
-            if req.stream:
-                return Reply(stream=self._complete_sse(p, req, rid, info, backend, started, first, stream, guard,
-                                                       label), headers=label.headers())
-            out = await _collect(_chain(first, stream))
-            out.text = guard.finish_text(out.text)
-        except ApiError as e:
-            self._record(p, "completions", rid, info, backend, started, e.status, req.prompt_text, None, guard)
-            raise
-        self._record(p, "completions", rid, info, backend, started, 200, req.prompt_text, out, guard)
-        text = req.prompt_text + out.text if req.echo else out.text
-        ext = self._extension(backend, guard, label, out.text)
-        body = completion_wire.completion_body(rid, req.model, text, out.finish, out.prompt_tokens,
-                                               out.completion_tokens, jaju=ext)
-        return Reply(body=body, headers=label.headers())
-
-    async def _complete_sse(self, p, req, rid, info, backend, started, first, stream,
-                            guard: RequestGuard, label: Label) -> AsyncIterator[bytes]:
-        created = now()
-        out = Outcome()
-        status: int | str = "client_disconnected"
-        filt = guard.stream()
-        try:
-            if req.echo:
-                yield _sse(completion_wire.chunk_body(rid, req.model, created, req.prompt_text, None))
-            async for d in _chain(first, stream):
-                d.text = filt.feed(d.text) + (filt.flush() if d.finish_reason is not None else "")
-                _absorb(out, d)
-                if d.text or d.finish_reason:
-                    chunk = completion_wire.chunk_body(rid, req.model, created, d.text, d.finish_reason)
-                    if d.finish_reason is not None:
-                        chunk["jaju"] = self._extension(backend, guard, label, out.text)
-                    yield _sse(chunk)
-            if req.stream_options and req.stream_options.include_usage:
-                yield _sse({"id": rid, "object": "text_completion", "created": created, "model": req.model,
-                            "choices": [], "usage": usage_dict(out.prompt_tokens, out.completion_tokens)})
-            yield SSE_DONE
-            status = 200
-        except ApiError as e:
-            status = e.status
-            yield _sse(e.body())
-        finally:
-            await stream.aclose()
-            self._record(p, "completions", rid, info, backend, started, status, req.prompt_text, out, guard)
-
-    # --- embeddings and tokens --------------------------------------------------------------
-    async def embed(self, p: Principal, req: EmbeddingRequest) -> dict[str, Any]:
-        rid = new_id("emb")
-        started = time.perf_counter()
-        joined = "\n".join(req.inputs)
-        info = backend = None
-        try:
-            backend, info = await self._backend(req.model, "embedding", p)
-            input_type = req.jaju.input_type if req.jaju else "query"
-            result = await backend.embed(req.model, req.inputs, input_type)
-        except ApiError as e:
-            self._record(p, "embeddings", rid, info, backend, started, e.status, joined, None)
-            raise
-        vectors = result.vectors
-        if req.dimensions is not None:
-            if req.dimensions > vectors.shape[1]:
-                raise ApiError(400, f"dimensions must be at most {vectors.shape[1]} for {req.model}.",
-                               param="dimensions")
-            vectors = vectors[:, :req.dimensions]
-            norms = (vectors ** 2).sum(axis=1, keepdims=True) ** 0.5
-            vectors = vectors / norms.clip(min=1e-12)
-        self._record(p, "embeddings", rid, info, backend, started, 200, joined,
-                     Outcome(prompt_tokens=result.prompt_tokens))
-        return embedding_body(req.model, vectors, req.encoding_format, result.prompt_tokens)
-
-    async def count_tokens(self, p: Principal, model: str, text: str | None,
-                           messages: list[dict[str, Any]] | None) -> dict[str, Any]:
-        backend, info = await self._backend(model, "any", p)
-        n = await backend.count_tokens(model, text=text, messages=messages)
-        limit = info.context_length
-        return {"object": "tokenize", "model": model, "count": n, "max_model_len": limit}
+def _index(d: Delta) -> int:
+    return getattr(d, "index", 0)
 
 
 def _info(backend: Backend, model: str) -> ModelInfo:
@@ -341,37 +478,3 @@ async def _first(stream: AsyncIterator[Delta]) -> Delta | None:
         return await anext(stream)
     except StopAsyncIteration:
         return None
-
-
-async def _chain(first: Delta | None, stream: AsyncIterator[Delta]) -> AsyncIterator[Delta]:
-    try:
-        if first is not None:
-            yield first
-            if first.finish_reason is not None:
-                return
-        async for d in stream:
-            yield d
-    finally:
-        await stream.aclose()
-
-
-def _absorb(out: Outcome, d: Delta) -> None:
-    if out.first_token_at is None and (d.text or d.tool_calls or d.finish_reason):
-        out.first_token_at = time.perf_counter()
-    out.text += d.text
-    if d.tool_calls:
-        out.tool_calls.extend(d.tool_calls)
-    if d.finish_reason is not None:
-        out.finish = d.finish_reason
-    if d.usage is not None:
-        out.prompt_tokens, out.completion_tokens = d.usage.prompt_tokens, d.usage.completion_tokens
-
-
-async def _collect(stream: AsyncIterator[Delta]) -> Outcome:
-    out = Outcome()
-    try:
-        async for d in stream:
-            _absorb(out, d)
-    finally:
-        await stream.aclose()
-    return out

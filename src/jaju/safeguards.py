@@ -10,59 +10,44 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import UTC, datetime
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from jaju.api.auth import Principal
 from jaju.compliance.labelling import Label
-from jaju.compliance.policy import Policy
 from jaju.compliance.runtime import ComplianceService
+from jaju.context import RequestContext
 from jaju.engine.base import Backend, LogitsHook, ToolCall
-from jaju.errors import ApiError
+from jaju.errors import InvalidRequest, NotFound
 from jaju.knowledge.citations import build_grounded_messages, extract_citations
 from jaju.knowledge.errors import KnowledgeError, KnowledgeNotFound
 from jaju.knowledge.service import KnowledgeService
-from jaju.privacy.policy import PrivacyPolicy
+from jaju.lazy import Lazy
 from jaju.privacy.restore import StreamRestorer
 from jaju.privacy.service import PrivacyService
 from jaju.privacy.session import Session
 
 
-@dataclass
-class RequestOptions:
-    """The jaju extension fields that shape one request."""
-
-    subject: str | None = None
-    conversation_id: str | None = None
-    knowledge_bases: tuple[str, ...] = ()
-    knowledge_top_k: int = 5
-
-
 class Safeguards:
-    def __init__(self, privacy: Callable[[], PrivacyService], knowledge: Callable[[], KnowledgeService],
-                 policy_for: Callable[[Principal], PrivacyPolicy], compliance: ComplianceService,
-                 law_for: Callable[[str], Policy]):
-        # Callables, so Kiwi and the vault load on first use rather than at start-up.
+    """Built once; `open(ctx)` gives the guard that holds one request's safeguard state."""
+
+    def __init__(self, privacy: Lazy[PrivacyService], knowledge: Lazy[KnowledgeService],
+                 compliance: ComplianceService):
+        # Lazy, so Kiwi and the vault load on first use rather than at start-up.
         self._privacy = privacy
         self._knowledge = knowledge
-        self._policy_for = policy_for
         self.compliance = compliance
-        self._law_for = law_for
 
-    def open(self, principal: Principal, options: RequestOptions) -> RequestGuard:
-        return RequestGuard(self, principal, options, self._policy_for(principal),
-                            self._law_for(principal.tenant_id))
+    def open(self, ctx: RequestContext) -> RequestGuard:
+        return RequestGuard(self, ctx)
 
 
 class RequestGuard:
-    def __init__(self, owner: Safeguards, principal: Principal, options: RequestOptions, policy: PrivacyPolicy,
-                 law: Policy):
+    def __init__(self, owner: Safeguards, ctx: RequestContext):
         self.owner = owner
-        self.principal = principal
-        self.options = options
-        self.policy = policy
-        self.law = law  # the tenant's merged regulation packs
+        self.ctx = ctx
+        self.principal = ctx.principal
+        self.options = ctx.options
+        self.policy = ctx.law.privacy  # PII rules per entity and purpose
+        self.law = ctx.law.policy  # the tenant's merged regulation packs
         self.session: Session | None = None
         self.hits: list = []
         self.citations: list[dict] = []
@@ -88,7 +73,7 @@ class RequestGuard:
 
     @property
     def privacy(self) -> PrivacyService:
-        return self.owner._privacy()
+        return self.owner._privacy.get()
 
     async def prepare(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Ground in knowledge bases (if named), then protect PII for the model."""
@@ -108,12 +93,12 @@ class RequestGuard:
 
     def _search(self, query: str) -> list:
         try:
-            return self.owner._knowledge().search(self.principal.tenant_id, list(self.options.knowledge_bases),
+            return self.owner._knowledge.get().search(self.principal.tenant_id, list(self.options.knowledge_bases),
                                                   query, top_k=self.options.knowledge_top_k)
         except KnowledgeNotFound as e:
-            raise ApiError(404, str(e), code="knowledge_base_not_found", param="jaju.knowledge_bases") from None
+            raise NotFound(str(e), "knowledge_base_not_found", "jaju.knowledge_bases") from None
         except KnowledgeError as e:
-            raise ApiError(400, str(e), param="jaju.knowledge_bases") from None
+            raise InvalidRequest(str(e), param="jaju.knowledge_bases") from None
 
     def finish_text(self, text: str) -> str:
         """Model text -> what the tenant receives: new PII handled by policy, placeholders restored."""

@@ -1,22 +1,26 @@
-"""Services: every long-lived object jaju needs, built once from Settings and closed once."""
+"""Services: every long-lived object jaju needs, built once from Settings (in `build_services`) and closed once.
+
+Objects get what they need through their constructors; nothing is patched on afterwards. The tenant's
+law (`TenantLaws`) is built before the transfer service, the stores and the safeguards that ask it.
+Heavy, optional parts (Kiwi, the privacy engine, knowledge bases) are `Lazy` and load on first use.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
-from jaju.api.auth import Principal
 from jaju.api.ratelimit import Limiter, RateLimiter, RedisRateLimiter
 from jaju.audit import AuditLog
 from jaju.audit.keys import DeploymentKey
 from jaju.audit.log import load_hmac_secret
 from jaju.audit.retention import AuditLogTarget
-from jaju.compliance.factory import build_compliance_service
-from jaju.compliance.policy import Policy
-from jaju.compliance.retention import SqlTableTarget
+from jaju.compliance.factory import build_compliance_service, build_retention
+from jaju.compliance.law import TenantLaw, TenantLaws
+from jaju.compliance.retention import RetentionService, SqlTableTarget
 from jaju.compliance.runtime import ComplianceService
+from jaju.context import RequestContext, RequestOptions, new_request_id
 from jaju.conversations.store import MessageStore
 from jaju.conversations.tables import StoredCompletion
 from jaju.engine.catalog import EMBEDDING_MODEL
@@ -26,26 +30,27 @@ from jaju.knowledge.factory import build_knowledge_service
 from jaju.knowledge.service import KnowledgeService
 from jaju.knowledge.subjects import KnowledgeSubjectData
 from jaju.korean import KoreanAnalyzer
+from jaju.lazy import Lazy
 from jaju.metrics import Metrics
 from jaju.privacy.factory import build_privacy_service
-from jaju.privacy.policy import DEFAULT_RULES, PrivacyPolicy
-from jaju.privacy.tables import PseudonymEntry
 from jaju.privacy.service import PrivacyService
 from jaju.privacy.subjects import SubjectService
+from jaju.privacy.tables import PseudonymEntry
 from jaju.safeguards import Safeguards
 from jaju.settings import JURISDICTION_CODES, Settings
 from jaju.sovereignty.config import kek_providers
 from jaju.sovereignty.factory import Sovereignty, build_sovereignty
 from jaju.sovereignty.kek import local_providers
-from jaju.sovereignty.stores import TenantStores
 from jaju.sovereignty.keys import KeyService, TenantJurisdictions
+from jaju.sovereignty.stores import TenantStores
 from jaju.store import Database
+from jaju.telemetry import Telemetry, build_telemetry
 from jaju.tenancy.keys import ApiKeyService
-from jaju.tenancy.tenants import TenantService, TenantView
+from jaju.tenancy.principal import Principal
+from jaju.tenancy.tenants import TenantService
 from jaju.tenancy.usage import UsageMeter
 
 log = logging.getLogger("jaju")
-LAW_TTL = 2.0  # seconds a tenant's resolved policy is reused before it is read again
 
 
 @dataclass
@@ -61,91 +66,50 @@ class Services:
     models: ModelRegistry
     ratelimit: Limiter
     keyring: KeyService
+    laws: TenantLaws
     sovereignty: Sovereignty
     stores: TenantStores
     compliance: ComplianceService
-    inference: InferenceService = field(init=False)
-    messages: MessageStore = field(init=False)
+    retention: RetentionService | None
+    messages: MessageStore
+    inference: InferenceService
+    telemetry: Telemetry
+    lazy_korean: Lazy[KoreanAnalyzer]
+    lazy_privacy: Lazy[PrivacyService]
+    lazy_knowledge: Lazy[KnowledgeService]
 
-    def __post_init__(self) -> None:
-        self._law_cache: dict[str, tuple[float, tuple[TenantView, Policy, PrivacyPolicy]]] = {}
-        self.tenants.listeners.append(self.forget_tenant)
-        safeguards = Safeguards(lambda: self.privacy, lambda: self.knowledge, self.privacy_policy,
-                                self.compliance, self.tenant_policy)
-        self.sovereignty.transfers.policy = self.allowed_by_policy
-        self.sovereignty.transfers.policy_basis = self.basis_by_policy
-        self.stores.may_store = self.may_store
-        self.messages = MessageStore(self.stores, self.keyring)
-        self.inference = InferenceService(self.models, self.sovereignty, self.audit, self.usage, self.metrics,
-                                          safeguards, self.messages)
+    # --- the request path -------------------------------------------------------------------
+    def context(self, principal: Principal, prefix: str, options: RequestOptions | None = None,
+                span_name: str | None = None, auth_ns: tuple[int, int] | None = None) -> RequestContext:
+        """One request's context: its id, the tenant's law (read once) and its jaju options.
 
-    def tenant(self, tenant_id: str) -> TenantView:
-        """The tenant as the request path sees it (settings such as packs and quota), briefly cached."""
-        return self._law(tenant_id)[0]
+        `auth_ns` is when authentication started and ended (it runs before the context exists).
+        """
+        rid = new_request_id(prefix)
+        span = self.telemetry.request(span_name or prefix, start_ns=auth_ns[0] if auth_ns else None,
+                                      **{"jaju.request_id": rid, "jaju.tenant": principal.tenant_id})
+        if auth_ns is not None:
+            span.record("auth", *auth_ns)
+        with span.child("policy"):
+            law = self.laws.of(principal.tenant_id)
+        return RequestContext(principal, law, rid, options or RequestOptions(), span)
 
-    def tenant_policy(self, tenant_id: str) -> Policy:
-        """The tenant's effective law: its packs (or its jurisdiction's), merged strictest-wins."""
-        return self._law(tenant_id)[1]
+    def law(self, tenant_id: str) -> TenantLaw:
+        """The tenant's law: packs merged strictest-wins, PII rules, quota (briefly cached)."""
+        return self.laws.of(tenant_id)
 
-    def privacy_policy(self, principal: Principal) -> PrivacyPolicy:
-        """The PII rules for a tenant's requests: its packs, never laxer than the privacy defaults."""
-        return self._law(principal.tenant_id)[2]
-
-    def _law(self, tenant_id: str) -> tuple[TenantView, Policy, PrivacyPolicy]:
-        # One request asks for the tenant's law several times (privacy, routing, storage, labels); the
-        # answer changes only when an operator changes the tenant, so keep it briefly per tenant.
-        # Changes made in this process clear it at once (TenantService listeners); other replicas
-        # see them within LAW_TTL seconds.
-        now = time.monotonic()
-        hit = self._law_cache.get(tenant_id)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        t = self.tenants.get(tenant_id)
-        law = self.compliance.policy_for(t.id, t.jurisdiction, t.settings.get("packs", ()))
-        floor = {entity: asdict(rule) for entity, rule in DEFAULT_RULES.items()}
-        privacy = PrivacyPolicy.from_dict(law.privacy_actions(floor=floor))
-        self._law_cache[tenant_id] = (now + LAW_TTL, (t, law, privacy))
-        return t, law, privacy
-
-    def forget_tenant(self, tenant_id: str) -> None:
-        self._law_cache.pop(tenant_id, None)
-
-    def allowed_by_policy(self, tenant_id: str, home: str, allowed: set[str]) -> set[str]:
-        """Transfer hook: recorded bases plus where the tenant's packs allow processing without one."""
-        processing = self.tenant_policy(tenant_id).processing
-        return allowed | set(processing.value) if processing is not None else allowed
-
-    def may_store(self, tenant_id: str, jurisdiction: str) -> bool:
-        """Whether the tenant's packs allow its content to be stored in `jurisdiction`."""
-        storage = self.tenant_policy(tenant_id).storage
-        return storage is None or jurisdiction in storage.value
-
-    def basis_by_policy(self, tenant_id: str, to: str) -> str | None:
-        """The pack's own basis for a destination (adequacy decisions), for the audit trail."""
-        law = self.tenant_policy(tenant_id)
-        if law.processing is None or to not in law.processing.value:
-            return None
-        adequate = law.adequacy is not None and to in law.adequacy.value
-        rule = law.adequacy if adequate else law.processing
-        cited = "; ".join(str(src) for src in rule.sources)
-        return f"{'adequacy' if adequate else 'permitted by policy'} ({cited})"
-
-    @cached_property
+    # --- heavy parts, built on first use ----------------------------------------------------
+    @property
     def korean(self) -> KoreanAnalyzer:
-        """Kiwi loads in about a second; only the features that need it pay for it."""
-        return KoreanAnalyzer()
+        return self.lazy_korean.get()
 
-    @cached_property
+    @property
     def privacy(self) -> PrivacyService:
-        return build_privacy_service(self.stores, self.korean, self.settings.keys_dir, self.keyring)
+        return self.lazy_privacy.get()
 
-    @cached_property
+    @property
     def knowledge(self) -> KnowledgeService:
-        e5 = self.models.embeddings
-        if not e5.info.loaded:
-            e5.load()
-        return build_knowledge_service(self.stores, self.korean, self.keyring, self.settings.knowledge,
-                                       e5_engine=e5.engine, e5_lock=e5.lock)
+        return self.lazy_knowledge.get()
 
     @cached_property
     def subjects(self) -> SubjectService:
@@ -170,6 +134,7 @@ class Services:
         await self.models.close()
         self.usage.flush()
         self.audit.close()
+        self.telemetry.shutdown()
         self.db.dispose()
 
 
@@ -198,15 +163,6 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
     keys = ApiKeyService(db, audit, tenants)
     usage = UsageMeter(db)
     home_of = TenantJurisdictions(db)  # one lookup of each tenant's home, shared by keys, transfers, stores
-    sovereignty = build_sovereignty(settings, db, audit, config_file=settings.source_file, home_of=home_of)
-    keks = {**local_providers(settings.keys_dir, known), **kek_providers(sovereignty.jurisdictions)}
-    keyring = KeyService(db, home_of, keks)
-    main_url = settings.effective_database_url
-    stores = TenantStores(db, settings.jurisdiction,
-                          {code: db if j.database_url == main_url else Database(j.database_url)
-                           for code, j in sovereignty.jurisdictions.by_code.items()}, home_of)
-    if migrate:
-        stores.migrate()
     models = ModelRegistry(settings, db)
 
     def tokenizer_for(model: str):
@@ -214,11 +170,43 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
         return lambda text: backend.tokenize(text, special=False, add_bos=False)
 
     # Loads and validates every policy pack now: a broken pack stops start-up with its file and line.
-    compliance = build_compliance_service(settings, db, key, audit, tenants, tokenizer_for, retention_targets=[
+    compliance = build_compliance_service(settings, db, key, audit, tokenizer_for)
+    laws = TenantLaws(tenants.get, compliance.policy_for)
+    tenants.listeners.append(laws.forget)  # a tenant changed here: its law is read again at once
+    sovereignty = build_sovereignty(settings, db, audit, config_file=settings.source_file, home_of=home_of,
+                                    policy=laws.narrow_transfers, policy_basis=laws.policy_basis)
+    keks = {**local_providers(settings.keys_dir, known), **kek_providers(sovereignty.jurisdictions)}
+    keyring = KeyService(db, home_of, keks)
+    main_url = settings.effective_database_url
+    stores = TenantStores(db, settings.jurisdiction,
+                          {code: db if j.database_url == main_url else Database(j.database_url)
+                           for code, j in sovereignty.jurisdictions.by_code.items()}, home_of,
+                          may_store=laws.may_store)
+    if migrate:
+        stores.migrate()
+    retention = build_retention(compliance, tenants, audit, [
         SqlTableTarget(stores, StoredCompletion.__table__, kind="content", name="stored_completions"),
         SqlTableTarget(stores, PseudonymEntry.__table__, kind="content", name="privacy_pseudonyms"),
         AuditLogTarget(audit)])
+
+    korean = Lazy(KoreanAnalyzer)  # Kiwi loads in about a second; only the features that need it pay
+    privacy = Lazy(lambda: build_privacy_service(stores, korean.get(), settings.keys_dir, keyring))
+
+    def knowledge_service() -> KnowledgeService:
+        e5 = models.embeddings
+        if not e5.info.loaded:
+            e5.load()
+        return build_knowledge_service(stores, korean.get(), keyring, settings.knowledge,
+                                       e5_engine=e5.engine, e5_lock=e5.lock)
+
+    knowledge = Lazy(knowledge_service)
+    messages = MessageStore(stores, keyring)
+    safeguards = Safeguards(privacy, knowledge, compliance)
+    inference = InferenceService(models, sovereignty.router, audit, usage, metrics, safeguards, messages)
+    telemetry = build_telemetry(settings.telemetry.otlp_endpoint, "jaju",
+                                sovereignty.jurisdictions.declared_hosts())
     return Services(settings=settings, db=db, key=key, audit=audit, tenants=tenants, keys=keys, usage=usage,
-                    metrics=metrics, models=models,
-                    ratelimit=_limiter(settings), keyring=keyring,
-                    sovereignty=sovereignty, stores=stores, compliance=compliance)
+                    metrics=metrics, models=models, ratelimit=_limiter(settings), keyring=keyring, laws=laws,
+                    sovereignty=sovereignty, stores=stores, compliance=compliance, retention=retention,
+                    messages=messages, inference=inference, telemetry=telemetry, lazy_korean=korean,
+                    lazy_privacy=privacy, lazy_knowledge=knowledge)

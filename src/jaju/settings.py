@@ -83,6 +83,11 @@ class ServerSettings(BaseModel):
         return v
 
 
+class TelemetrySettings(BaseModel):
+    # OTLP/HTTP collector for traces (e.g. http://127.0.0.1:4318). Unset: no traces, no outside calls.
+    otlp_endpoint: str | None = None
+
+
 class Settings(BaseSettings):
     """Everything jaju reads from its environment and configuration file."""
 
@@ -99,6 +104,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     audit: AuditSettings = AuditSettings()
     limits: LimitSettings = LimitSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
     server: ServerSettings = ServerSettings()
     # Sections owned by feature packages; each validates its own table when it loads.
     jurisdictions: dict[str, dict[str, Any]] = {}

@@ -8,8 +8,8 @@ import subprocess
 import pytest
 from sqlalchemy import create_engine, text
 
-from jaju.api.auth import Principal
-from jaju.errors import ApiError
+from jaju.tenancy.principal import Principal
+from jaju.errors import Unavailable
 from jaju.services import build_services
 from tests.support import link_models, make_settings
 
@@ -58,6 +58,6 @@ def test_content_goes_to_the_tenants_jurisdiction(two_stores):
     assert SECRET.encode() not in dump.stdout and b"stored_completions" in dump.stdout
 
     # Saudi content may not be stored in KR (PDPL Art. 29) and SA declares no store: refused, nothing written
-    with pytest.raises(ApiError) as e:
+    with pytest.raises(Unavailable) as e:
         keep(services, sa, SECRET)
     assert e.value.status == 503 and "SA" in e.value.message

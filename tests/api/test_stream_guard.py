@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from jaju.api.auth import Principal
-from jaju.safeguards import RequestOptions
+from jaju.tenancy.principal import Principal
 
 
 def guard_for(services):
     tenant = services.tenants.get("default")
     p = Principal(tenant.id, tenant.name, "key_test", frozenset({"inference"}), tenant.jurisdiction)
-    guard = services.inference.safeguards.open(p, RequestOptions())
+    guard = services.inference.safeguards.open(services.context(p, "test"))
     asyncio.run(guard.prepare([{"role": "user", "content": "홍길동님께 안부를 전해 주세요."}]))
     return guard
 
@@ -20,7 +19,9 @@ def test_text_flows_token_by_token(services):
     sg = guard_for(services).stream()
     assert sg.feed("서울은 ") == "서울은 "
     assert sg.feed("대한민국의 ") == "대한민국의 "
-    assert sg.feed("[PERSON_1]님") == "홍길동님"  # placeholder restored in the stream
+    token = next(t for t, v in sg.guard.session.values.items() if v == "홍길동")  # what the model saw
+    assert token != "홍길동"
+    assert sg.feed(f"{token}님") == "홍길동님"  # the pseudonym is restored in the stream
 
 
 def test_identifier_split_across_chunks_is_masked(services):

@@ -19,7 +19,7 @@ from jaju.audit import AuditLog
 from jaju.audit.keys import DeploymentKey
 from jaju.cli.compliance import COMMANDS, print_policy
 from jaju.cli.context import CliContext
-from jaju.compliance.factory import build_compliance_service
+from jaju.compliance.factory import build_compliance_service, build_retention
 from jaju.compliance.labelling import make_label
 from jaju.compliance.retention import SqlTableTarget
 from jaju.errors import ApiError
@@ -66,15 +66,16 @@ def services(tmp_path_factory):
         s.add(Tenant(id="t-seoul", name="서울시청", jurisdiction="KR", status="active", created_at=utcnow(), settings={}))
         s.add(Tenant(id="t-berlin", name="berlin", jurisdiction="KR", status="active", created_at=utcnow(),
                      settings={"packs": ["pipa_kr", "gdpr_eu", "ai_act_eu"]}))
-    compliance = build_compliance_service(settings, db, key, audit, tenants, tokenizer_for,
-                                          [SqlTableTarget(db, UsageDaily.__table__, kind="content",
-                                                          time_column="day", name="usage_daily")])
+    compliance = build_compliance_service(settings, db, key, audit, tokenizer_for)
+    retention = build_retention(compliance, tenants, audit, [SqlTableTarget(
+        db, UsageDaily.__table__, kind="content", time_column="day", name="usage_daily")])
     usage = UsageMeter(db)
     usage.record("t-seoul", "k1", "toy", 10, 20)
     usage.flush()
     models = SimpleNamespace(available=list)
     yield SimpleNamespace(settings=settings, db=db, key=key, audit=audit, tenants=tenants, keys=Keys(),
-                          compliance=compliance, usage=usage, models=models)
+                          compliance=compliance, retention=retention, usage=usage,
+                          models=models)
     db.dispose()
 
 

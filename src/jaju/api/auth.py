@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from fastapi import Request
@@ -31,7 +32,9 @@ def require_scope(scope: str) -> Callable[[Request], Principal]:
 
     def dependency(request: Request) -> Principal:
         services = request.app.state.services
+        started = time.time_ns()
         principal = services.keys.authenticate(bearer_token(request))
+        request.state.auth_ns = (started, time.time_ns())  # for the request's trace span
         if not principal.has(scope):
             raise ApiError(403, f"This API key lacks the '{scope}' scope needed here.",
                            "permission_error", "insufficient_scope")

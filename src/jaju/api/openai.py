@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable
 from typing import Annotated
 from urllib.parse import unquote
 
@@ -13,8 +14,12 @@ from jaju.compliance.labelling import model_metadata
 from jaju.protocol.chat import ChatCompletionRequest
 from jaju.protocol.completions import TextCompletionRequest
 from jaju.protocol.embeddings import EmbeddingRequest
-from jaju.errors import ApiError
+from jaju.context import RequestContext, RequestOptions
+from jaju.errors import ApiError, ServiceError
 from jaju.inference import Reply
+from jaju.protocol.common import JajuRequestExtension
+from jaju.protocol.schemas import (ChatCompletion, EmbeddingList, ModelCard, ModelList, TextCompletion, TokenCount,
+                                   documented)
 from jaju.protocol.tokenize import TokenizeRequest
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -32,14 +37,6 @@ def _limited(request: Request, p: Principal):
     return services
 
 
-def _metered(request: Request, p: Principal):
-    """Rate limit, then the tenant's monthly token quota: for the calls that spend tokens."""
-    services = _limited(request, p)
-    quota = services.tenant(p.tenant_id).settings.get("monthly_token_quota")
-    services.inference.check_quota(p, quota)
-    return services
-
-
 def _check_messages(request: Request, n: int) -> None:
     limit = _services(request).settings.limits.max_messages
     if n > limit:
@@ -47,23 +44,52 @@ def _check_messages(request: Request, n: int) -> None:
                        "invalid_request_error", "too_many_messages", "messages")
 
 
-def _subject(request: Request) -> str | None:
-    """X-Jaju-Subject names the data subject; non-ASCII ids arrive percent-encoded (UTF-8)."""
-    value = request.headers.get("x-jaju-subject")
-    return unquote(value) if value else None
+def _options(request: Request, ext: JajuRequestExtension | None) -> RequestOptions:
+    """The request's jaju options; X-Jaju-Subject names the data subject (non-ASCII ids percent-encoded)."""
+    header = request.headers.get("x-jaju-subject")
+    subject = unquote(header) if header else (ext.subject if ext else None)
+    if ext is None:
+        return RequestOptions(subject=subject)
+    return RequestOptions(subject=subject, conversation_id=ext.conversation_id,
+                          knowledge_bases=tuple(ext.knowledge_bases), knowledge_top_k=ext.knowledge_top_k)
 
 
-def _reply(result: Reply):
+def _auth(request: Request) -> tuple[int, int] | None:
+    return getattr(request.state, "auth_ns", None)
+
+
+async def _reply(ctx: RequestContext, run: Awaitable[Reply]):
+    """Run the service call and translate its Reply; the request's span ends with the response."""
+    try:
+        result = await run
+    except ServiceError as e:
+        ctx.span.end(e.status)
+        raise
+    headers = {"X-Request-ID": ctx.request_id, **result.headers}
+    if ctx.span.trace_id:
+        headers["X-Jaju-Trace-ID"] = ctx.span.trace_id
     if result.body is not None:
-        return JSONResponse(result.body, headers={"X-Request-ID": result.body["id"], **result.headers})
-    return StreamingResponse(result.stream, media_type="text/event-stream", headers={**SSE_HEADERS, **result.headers})
+        ctx.span.end(200)
+        return JSONResponse(result.body, headers=headers)
+    return StreamingResponse(_ending(ctx, result.stream), media_type="text/event-stream",
+                             headers={**SSE_HEADERS, **headers})
 
 
-@router.post("/chat/completions")
+async def _ending(ctx: RequestContext, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in stream:
+            yield chunk
+    finally:
+        ctx.span.end(200)
+
+
+@router.post("/chat/completions", responses=documented(ChatCompletion, stream=True))
 async def chat_completions(body: ChatCompletionRequest, request: Request, principal: Inference):
     """Chat completion, streamed (SSE) or not, with tools and structured output."""
     _check_messages(request, len(body.messages))
-    return _reply(await _metered(request, principal).inference.chat(principal, body, _subject(request)))
+    services = _limited(request, principal)
+    ctx = services.context(principal, "chatcmpl", _options(request, body.jaju), "chat.completions", _auth(request))
+    return await _reply(ctx, services.inference.chat(ctx, body))
 
 
 @router.get("/chat/completions/{completion_id}")
@@ -86,41 +112,50 @@ async def delete_stored_completion(completion_id: str, request: Request, princip
     return {"object": "chat.completion.deleted", "id": completion_id, "deleted": True}
 
 
-@router.post("/completions")
+@router.post("/completions", responses=documented(TextCompletion, stream=True))
 async def completions(body: TextCompletionRequest, request: Request, principal: Inference):
     """Text completion (legacy API)."""
-    return _reply(await _metered(request, principal).inference.complete(principal, body, _subject(request)))
+    services = _limited(request, principal)
+    ctx = services.context(principal, "cmpl", _options(request, body.jaju), "completions", _auth(request))
+    return await _reply(ctx, services.inference.complete(ctx, body))
 
 
-@router.post("/embeddings")
+@router.post("/embeddings", responses=documented(EmbeddingList))
 async def embeddings(body: EmbeddingRequest, request: Request, principal: Inference):
     """Embeddings with multilingual-e5-small; float or base64."""
-    return await _metered(request, principal).inference.embed(principal, body)
+    services = _limited(request, principal)
+    ctx = services.context(principal, "emb", span_name="embeddings", auth_ns=_auth(request))
+    try:
+        return await services.inference.embed(ctx, body)
+    finally:
+        ctx.span.end()
 
 
-@router.post("/tokenize")
+@router.post("/tokenize", responses=documented(TokenCount))
 async def tokenize(body: TokenizeRequest, request: Request, principal: Inference):
     """Count tokens of a text or of chat messages, for a model."""
     messages = [m.to_engine() for m in body.messages] if body.messages is not None else None
-    return await _limited(request, principal).inference.count_tokens(principal, body.model, body.text, messages)
+    services = _limited(request, principal)
+    return await services.inference.count_tokens(services.context(principal, "tok"), body.model, body.text,
+                                                 messages)
 
 
-@router.get("/models")
+@router.get("/models", responses=documented(ModelList))
 async def list_models(request: Request, principal: Inference):
     """Models here, with provenance and the notices to show before first use (AI Basic Act, AI Act Art. 50)."""
     services = _services(request)
-    notices = model_metadata(services.tenant_policy(principal.tenant_id))
+    notices = model_metadata(services.law(principal.tenant_id).policy)
     allowed = services.sovereignty.transfers.allowed_jurisdictions(principal.tenant_id)
     return {"object": "list", "data": [_model_card(m, notices, allowed) for m in _all_models(services)]}
 
 
-@router.get("/models/{model_id:path}")
+@router.get("/models/{model_id:path}", responses=documented(ModelCard))
 async def get_model(model_id: str, request: Request, principal: Inference):
     services = _services(request)
     allowed = services.sovereignty.transfers.allowed_jurisdictions(principal.tenant_id)
     for m in _all_models(services):
         if m.id == model_id:
-            return _model_card(m, model_metadata(services.tenant_policy(principal.tenant_id)), allowed)
+            return _model_card(m, model_metadata(services.law(principal.tenant_id).policy), allowed)
     raise ApiError(404, f"The model '{model_id}' does not exist.", code="model_not_found", param="model")
 
 

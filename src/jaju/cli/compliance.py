@@ -154,7 +154,7 @@ def retention() -> None:
 @friendly
 def retention_run(ctx: CliContext, now_: str | None, as_json: bool) -> None:
     """Purge what every tenant's policy says has expired, and record each purge in the audit trail."""
-    service = ctx.services.compliance.retention
+    service = ctx.services.retention
     if service is None:
         raise JajuError("Retention has no targets configured in this deployment.")
     result = service.run(_day(now_) if now_ else datetime.now(UTC))

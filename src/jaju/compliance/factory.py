@@ -32,16 +32,22 @@ class TenantLister(Protocol):
 
 
 def build_compliance_service(settings: Settings, db: Database, key: DeploymentKey, audit: AuditSink,
-                             tenants: TenantLister, tokenizer_for: Callable[[str], Tokenizer],
-                             retention_targets: Sequence[RetentionTarget] = ()) -> ComplianceService:
+                             tokenizer_for: Callable[[str], Tokenizer]) -> ComplianceService:
     """Load every pack (a broken one raises PackError with file and line) and wire the pieces."""
     config = compliance_settings(settings.compliance)
     policies = PolicyService.from_settings(config)
-    high_impact = HighImpactService(db, audit)
+    return ComplianceService(policies, key, config, HighImpactService(db, audit), tokenizer_for)
+
+
+def build_retention(compliance: ComplianceService, tenants: TenantLister, audit: AuditSink,
+                    targets: Sequence[RetentionTarget]) -> RetentionService | None:
+    """Retention over the given targets, for every tenant's packs (None when nothing is retained)."""
+    if not targets:
+        return None
 
     def tenant_refs() -> Iterator[TenantRef]:
         for t in tenants.list():
-            yield TenantRef(t.id, t.jurisdiction, tuple(t.settings.get("packs", ())), high_impact.is_high_impact(t.id))
+            yield TenantRef(t.id, t.jurisdiction, tuple(t.settings.get("packs", ())),
+                            compliance.high_impact.is_high_impact(t.id))
 
-    retention = RetentionService(policies, retention_targets, tenant_refs, audit) if retention_targets else None
-    return ComplianceService(policies, key, config, high_impact, tokenizer_for, retention)
+    return RetentionService(compliance.policies, targets, tenant_refs, audit)

@@ -12,7 +12,6 @@ from jaju.compliance.highimpact import HighImpactService
 from jaju.compliance.labelling import Label, make_label
 from jaju.compliance.policy import Policy
 from jaju.compliance.provenance import Verification, sign_manifest, verify
-from jaju.compliance.retention import RetentionService
 from jaju.compliance.service import PolicyService
 from jaju.compliance.settings import ComplianceSettings
 from jaju.compliance.watermark import (
@@ -27,16 +26,14 @@ Tokenizer = Callable[[str], list[int]]
 
 
 class ComplianceService:
-    """Policy per tenant, labels, manifests, the watermark hook and detector, retention."""
+    """Policy per tenant, labels, manifests, the watermark hook and detector."""
 
     def __init__(self, policies: PolicyService, key: DeploymentKey, settings: ComplianceSettings,
-                 high_impact: HighImpactService, tokenizer_for: Callable[[str], Tokenizer],
-                 retention: RetentionService | None = None):
+                 high_impact: HighImpactService, tokenizer_for: Callable[[str], Tokenizer]):
         self.policies = policies
         self.key = key
         self.settings = settings
         self.high_impact = high_impact
-        self.retention = retention
         self._tokenizer_for = tokenizer_for
         self.green = GreenList(watermark_key(key), settings.watermark.gamma)
         self._hook = WatermarkHook(self.green, settings.watermark.delta)

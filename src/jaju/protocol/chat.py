@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import Field, JsonValue, StrictBool, field_validator, model_validator
 
@@ -140,14 +140,25 @@ def tool_calls_wire(calls: list[ToolCall], with_index: bool = False) -> list[dic
     return out
 
 
-def completion_body(rid: str, model: str, text: str, calls: list[ToolCall] | None, finish: str,
-                    prompt_tokens: int, completion_tokens: int, created: int | None = None,
-                    jaju: dict[str, Any] | None = None) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": text if (text or not calls) else None}
-    if calls:
-        message["tool_calls"] = tool_calls_wire(calls)
-    body = {"id": rid, "object": "chat.completion", "created": created or now(), "model": model,
-            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+class ChoiceOutput(Protocol):
+    """What a response needs of one choice (InferenceService's Outcome)."""
+
+    text: str
+    tool_calls: list[ToolCall]
+    finish: str
+    logprobs: list[Any] | None
+
+
+def completion_body(rid: str, model: str, created: int, choices: list[tuple[int, ChoiceOutput]],
+                    prompt_tokens: int, completion_tokens: int, jaju: dict[str, Any] | None = None) -> dict[str, Any]:
+    out = []
+    for index, c in choices:
+        message: dict[str, Any] = {"role": "assistant", "content": c.text if (c.text or not c.tool_calls) else None}
+        if c.tool_calls:
+            message["tool_calls"] = tool_calls_wire(c.tool_calls)
+        out.append({"index": index, "message": message, "logprobs": logprobs_content(c.logprobs),
+                    "finish_reason": c.finish})
+    body = {"id": rid, "object": "chat.completion", "created": created, "model": model, "choices": out,
             "usage": usage_dict(prompt_tokens, completion_tokens), "system_fingerprint": None}
     if jaju:
         body["jaju"] = jaju
@@ -155,18 +166,37 @@ def completion_body(rid: str, model: str, text: str, calls: list[ToolCall] | Non
 
 
 def chunk_body(rid: str, model: str, created: int, delta: dict[str, Any], finish: str | None,
-               usage: dict[str, Any] | None = None, include_usage_field: bool = False) -> dict[str, Any]:
+               include_usage_field: bool = False, *, index: int = 0,
+               logprobs: dict[str, Any] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"id": rid, "object": "chat.completion.chunk", "created": created, "model": model,
                             "system_fingerprint": None,
-                            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+                            "choices": [{"index": index, "delta": delta, "logprobs": logprobs,
+                                         "finish_reason": finish}]}
     if include_usage_field:
-        body["usage"] = usage
+        body["usage"] = None
     return body
 
 
-def delta_wire(d: Delta, first: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"role": "assistant"} if first else {}
-    if d.text or first:
+def _token_logprob(t: Any) -> dict[str, Any]:
+    return {"token": t.token, "logprob": t.logprob, "bytes": list(t.bytes),
+            "top_logprobs": [{"token": a.token, "logprob": a.logprob, "bytes": list(a.bytes)}
+                             for a in (t.top_logprobs or [])]}
+
+
+def logprobs_content(tokens: list[Any] | None) -> dict[str, Any] | None:
+    """OpenAI's `choices[i].logprobs` for chat: {"content": [{token, logprob, bytes, top_logprobs}]}."""
+    if not tokens:
+        return None
+    return {"content": [_token_logprob(t) for t in tokens], "refusal": None}
+
+
+def logprobs_wire(d: Delta) -> dict[str, Any] | None:
+    return logprobs_content(getattr(d, "logprobs", None))
+
+
+def delta_wire(d: Delta) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if d.text:
         out["content"] = d.text
     if d.tool_calls:
         out["tool_calls"] = tool_calls_wire(d.tool_calls, with_index=True)

@@ -47,16 +47,35 @@ class TextCompletionRequest(SamplingFields):
                                  echo=self.echo, request_id=request_id)
 
 
-def completion_body(rid: str, model: str, text: str, finish: str, prompt_tokens: int, completion_tokens: int,
-                    created: int | None = None, jaju: dict[str, Any] | None = None) -> dict[str, Any]:
-    body = {"id": rid, "object": "text_completion", "created": created or now(), "model": model,
-            "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}],
+def completion_body(rid: str, model: str, created: int, choices: list[tuple[int, Any]], echo: str,
+                    prompt_tokens: int, completion_tokens: int, jaju: dict[str, Any] | None = None) -> dict[str, Any]:
+    out = [{"index": i, "text": echo + c.text, "logprobs": logprobs_legacy(c.logprobs, len(echo)),
+            "finish_reason": c.finish} for i, c in choices]
+    body = {"id": rid, "object": "text_completion", "created": created, "model": model, "choices": out,
             "usage": usage_dict(prompt_tokens, completion_tokens), "system_fingerprint": None}
     if jaju:
         body["jaju"] = jaju
     return body
 
 
-def chunk_body(rid: str, model: str, created: int, text: str, finish: str | None) -> dict[str, Any]:
+def chunk_body(rid: str, model: str, created: int, text: str, finish: str | None, *, index: int = 0,
+               logprobs: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"id": rid, "object": "text_completion", "created": created, "model": model,
-            "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}]}
+            "choices": [{"index": index, "text": text, "logprobs": logprobs, "finish_reason": finish}]}
+
+
+def logprobs_legacy(tokens: list[Any] | None, offset: int = 0) -> dict[str, Any] | None:
+    """The completions API's logprobs: parallel lists of tokens, their logprobs, top alternatives, offsets."""
+    if not tokens:
+        return None
+    offsets, at = [], offset
+    for t in tokens:
+        offsets.append(at)
+        at += len(t.token)
+    return {"tokens": [t.token for t in tokens], "token_logprobs": [t.logprob for t in tokens],
+            "top_logprobs": [{a.token: a.logprob for a in (t.top_logprobs or [])} for t in tokens],
+            "text_offset": offsets}
+
+
+def logprobs_wire(d: Any) -> dict[str, Any] | None:
+    return logprobs_legacy(getattr(d, "logprobs", None))

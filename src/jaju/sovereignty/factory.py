@@ -40,6 +40,7 @@ class Sovereignty:
 
 def build_sovereignty(settings: Settings, db: Database, audit: AuditSink, *, config_file: str | Path | None = None,
                       local_backends: list[Backend] = (), policy: PolicyHook | None = None,
+                      policy_basis: Callable[[str, str], str | None] | None = None,
                       home_of: Callable[[str], str] | None = None) -> Sovereignty:
     """Validate [jurisdictions], build one RemoteBackend per declared server behind one EgressGuard."""
     jurisdictions = load_jurisdictions(settings, config_file)
@@ -48,6 +49,6 @@ def build_sovereignty(settings: Settings, db: Database, audit: AuditSink, *, con
               for code, j in jurisdictions.by_code.items() for b in j.backends]
     # A basis may name any recognised jurisdiction, even one with no backends declared yet.
     known = set(jurisdictions.codes) | set(JURISDICTION_CODES)
-    transfers = TransferService(db, audit, known, policy=policy, home_of=home_of)
+    transfers = TransferService(db, audit, known, policy=policy, policy_basis=policy_basis, home_of=home_of)
     router = ResidencyRouter([*local_backends, *remote], transfers, audit)
     return Sovereignty(jurisdictions, transfers, router, egress, remote)
