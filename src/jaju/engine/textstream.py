@@ -14,8 +14,15 @@ class Utf8Stream:
     def feed(self, piece: bytes) -> str:
         return self._decoder.decode(piece)
 
+    @property
+    def pending(self) -> bytes:
+        """The bytes of a character still unfinished (b"" between whole characters)."""
+        return self._decoder.getstate()[0]
+
     def finish(self) -> str:
-        return self._decoder.decode(b"", final=True)
+        """End of output: a character cut off by max_tokens or a stop is dropped, never shown as U+FFFD."""
+        self._decoder.reset()
+        return ""
 
 
 def _held_suffix(text: str, needles: list[str]) -> int:
