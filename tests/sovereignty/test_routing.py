@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jaju.engine.remote import RemoteBackend
-from jaju.errors import ApiError
+from jaju.errors import ServiceError
 from jaju.sovereignty.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from jaju.sovereignty.config import BackendConfig
 from jaju.sovereignty.router import ResidencyRouter
@@ -78,13 +78,13 @@ def test_pick_with_a_basis_prefers_home(router, transfers):
 
 
 def test_unknown_model_is_404(router):
-    with pytest.raises(ApiError) as e:
+    with pytest.raises(ServiceError) as e:
         router.pick("nope", "ten_kr")
     assert e.value.status == 404
 
 
 def test_only_abroad_is_refused_with_503_and_audited(router, recorder):
-    with pytest.raises(ApiError) as e:
+    with pytest.raises(ServiceError) as e:
         router.pick("big", "ten_kr", key_id="key_1")
     assert e.value.status == 503 and e.value.code == "residency_unavailable"
     assert "backends in US were not used" in e.value.message
@@ -98,7 +98,7 @@ def test_open_circuits_are_skipped_and_all_open_is_503(router):
         if b.jurisdiction == "KR":
             for _ in range(b.breaker.failure_threshold):
                 b.breaker.failure()
-    with pytest.raises(ApiError) as e:
+    with pytest.raises(ServiceError) as e:
         router.pick("qwen", "ten_kr")
     assert e.value.status == 503 and "kr-1 (KR) is down" in e.value.message and "kr-2 (KR)" in e.value.message
     assert "backends in EU, US were not used" in e.value.message
@@ -109,7 +109,7 @@ def test_used_by_restricts_a_model_to_some_home_jurisdictions(db, recorder, tran
     r = ResidencyRouter([RemoteBackend(cfg, "EU")], transfers, recorder)
     transfers.add("ten_kr", "EU", "PIPA 28-8(1)1 consent")
     assert [b.name for b in r.pick("m", "ten_eu")] == ["eu-x"]
-    with pytest.raises(ApiError, match="no backend serving it"):
+    with pytest.raises(ServiceError, match="no backend serving it"):
         r.pick("m", "ten_kr")
 
 
@@ -130,3 +130,13 @@ def test_breaker_states():
     assert b.allow()
     b.success()
     assert b.state == CLOSED and b.allow()
+
+
+def test_health_flags_order_within_a_jurisdiction_but_never_outrank_home(router, transfers):
+    transfers.add("ten_kr", "EU", "PIPA 28-8(1)1 consent")
+    by_name = {b.name: b for b in router.backends}
+    router.mark(by_name["kr-1"], False)
+    router.mark(by_name["kr-2"], False)
+    assert [b.name for b in router.pick("qwen", "ten_kr")] == ["kr-1", "kr-2", "eu-1"]
+    router.mark(by_name["kr-2"], True)
+    assert [b.name for b in router.pick("qwen", "ten_kr")] == ["kr-2", "kr-1", "eu-1"]

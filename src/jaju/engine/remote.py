@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -19,10 +18,9 @@ from jaju.engine.base import (
     EmbeddingResult,
     ModelInfo,
     SamplingParams,
-    ToolCall,
-    Usage,
 )
-from jaju.errors import ApiError, ConfigError
+from jaju.engine.openai_reply import InvalidReply, SilentBackend, SseReader, parse_body
+from jaju.errors import ApiError, ConfigError, ServiceError, Unavailable
 from jaju.sovereignty.breaker import CircuitBreaker
 from jaju.sovereignty.config import BackendConfig
 
@@ -31,12 +29,11 @@ log = logging.getLogger("jaju.remote")
 _BYTES_PER_TOKEN = 3.0
 
 
-class BackendUnavailable(ApiError):
-    """The backend did not answer (down, timed out, 5xx, or its circuit is open)."""
+class BackendUnavailable(Unavailable):
+    """The backend did not answer (down, could not connect, 5xx, or its circuit is open)."""
 
     def __init__(self, backend: str, reason: str):
-        super().__init__(503, f"Backend {backend} is unavailable: {reason}", "service_unavailable",
-                         "backend_unavailable")
+        super().__init__(f"Backend {backend} is unavailable: {reason}", "backend_unavailable")
         self.backend = backend
         self.reason = reason
 
@@ -64,36 +61,6 @@ def _sampling(s: SamplingParams) -> dict[str, Any]:
     if s.presence_penalty:
         body["presence_penalty"] = s.presence_penalty
     return body
-
-
-def _usage(data: dict[str, Any] | None) -> Usage | None:
-    if not data:
-        return None
-    return Usage(int(data.get("prompt_tokens") or 0), int(data.get("completion_tokens") or 0))
-
-
-class _ToolCallAccumulator:
-    """OpenAI streams a tool call as pieces keyed by index; join them into whole ToolCalls."""
-
-    def __init__(self) -> None:
-        self._calls: dict[int, dict[str, str]] = {}
-
-    def add(self, pieces: list[dict[str, Any]]) -> None:
-        for piece in pieces:
-            call = self._calls.setdefault(int(piece.get("index", len(self._calls))),
-                                          {"id": "", "name": "", "arguments": ""})
-            call["id"] = piece.get("id") or call["id"]
-            fn = piece.get("function") or {}
-            call["name"] += fn.get("name") or ""
-            call["arguments"] += fn.get("arguments") or ""
-
-    def take(self) -> list[ToolCall] | None:
-        if not self._calls:
-            return None
-        calls = [ToolCall(c["id"] or f"call_{i}", c["name"], c["arguments"] or "{}")
-                 for i, c in sorted(self._calls.items())]
-        self._calls.clear()
-        return calls
 
 
 class RemoteBackend:
@@ -205,17 +172,34 @@ class RemoteBackend:
         if breaker:
             self._admit()
         try:
-            r = await self._client.post(url, json=body)
-        except httpx.TransportError as e:
+            try:
+                r = await self._client.post(url, json=body)
+            except httpx.TransportError as e:
+                raise self._broken(e, started=False) from None
+            await self._check(r)
+            data = r.json()
+        except ServiceError as e:
             if breaker:
-                self.breaker.failure()
-            raise BackendUnavailable(self.name, f"{type(e).__name__}") from None
-        await self._check(r, breaker)
+                self._judge(e)
+            raise
+        except ValueError:
+            e = InvalidReply(self.name, "a body that is not valid JSON", r.content)
+            if breaker:
+                self._judge(e)
+            raise e from None
         if breaker:
             self.breaker.success()
-        return r.json()
+        return data
 
-    async def _check(self, r: httpx.Response, breaker: bool) -> None:
+    def _judge(self, e: ServiceError) -> None:
+        """The breaker's verdict on a failed call: the server's fault (5xx, garbage, silence) or the request's."""
+        if e.status >= 500:
+            self.breaker.failure()
+            log.warning("backend %s failed: %s", self.name, e.code)
+        else:
+            self.breaker.success()  # the server is up; the request was wrong
+
+    async def _check(self, r: httpx.Response) -> None:
         if r.status_code < 400:
             return
         await r.aread()
@@ -225,77 +209,71 @@ class RemoteBackend:
         except (ValueError, AttributeError):
             message = r.text[:300]
         if r.status_code >= 500:
-            if breaker:
-                self.breaker.failure()
             raise BackendUnavailable(self.name, f"HTTP {r.status_code}")
-        if breaker:
-            self.breaker.success()  # the server is up; the request was wrong
         raise ApiError(r.status_code, f"Backend {self.name}: {message or 'request refused'}",
                        "invalid_request_error" if r.status_code != 429 else "rate_limit_error",
                        "upstream_error")
 
     async def _generate(self, path: str, body: dict[str, Any], *, chat: bool) -> AsyncIterator[Delta]:
+        """Deltas from the server, or a ServiceError: 503 unreachable, 502 a reply that is not OpenAI's, 504 silent.
+
+        Every outcome gives the breaker a verdict: a server that speaks garbage or hangs is as broken as one
+        that is down. A caller that stops early gives none (the half-open probe is released).
+        """
         self._admit()
         verdict = False
         try:
             if not self.config.stream:
-                data = await self._post_once(path, body)
+                deltas = await self._post_once(path, body, chat)
+                self.breaker.success()
                 verdict = True
-                yield self._whole(data, chat)
+                for d in deltas:
+                    yield d
                 return
             body = {**body, "stream": True, "stream_options": {"include_usage": True}}
-            tools = _ToolCallAccumulator()
-            finish: str | None = None
-            usage: Usage | None = None
             try:
                 async with self._client.stream("POST", self.base_url + path, json=body) as r:
-                    await self._check(r, breaker=True)
-                    async for line in r.aiter_lines():
-                        if not line.startswith("data:"):
-                            continue
-                        payload = line[5:].strip()
-                        if payload == "[DONE]":
-                            break
-                        chunk = json.loads(payload)
-                        usage = _usage(chunk.get("usage")) or usage
-                        for choice in chunk.get("choices") or []:
-                            delta = (choice.get("delta") or {}) if chat else {"content": choice.get("text")}
-                            if delta.get("tool_calls"):
-                                tools.add(delta["tool_calls"])
-                            finish = choice.get("finish_reason") or finish
-                            if delta.get("content"):
-                                yield Delta(text=delta["content"])
+                    await self._check(r)
+                    kind = r.headers.get("content-type", "")
+                    if "event-stream" not in kind:  # a server that ignored `stream`: read whatever it sent
+                        deltas = parse_body(await r.aread(), kind, chat, self.name)
+                    else:
+                        reader = SseReader(self.name, chat)
+                        try:
+                            async for line in r.aiter_lines():
+                                delta = reader.feed(line)
+                                if delta is not None:
+                                    yield delta
+                        except httpx.TransportError as e:
+                            raise self._broken(e, started=True) from None
+                        deltas = [reader.close()]
             except httpx.TransportError as e:
-                self.breaker.failure()
-                verdict = True
-                raise BackendUnavailable(self.name, f"{type(e).__name__}") from None
+                raise self._broken(e, started=False) from None
             self.breaker.success()
             verdict = True
-            calls = tools.take()
-            yield Delta(tool_calls=calls, finish_reason="tool_calls" if calls else (finish or "stop"), usage=usage)
+            for d in deltas:
+                yield d
+        except ServiceError as e:
+            if not verdict:
+                self._judge(e)
+                verdict = True
+            raise
         finally:
             if not verdict:
                 self.breaker.release()
 
-    async def _post_once(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _broken(self, e: httpx.TransportError, *, started: bool) -> ServiceError:
+        """The error for a transport failure: silent too long, cut off mid-reply, or not reachable at all."""
+        if isinstance(e, httpx.ReadTimeout):
+            return SilentBackend(self.name, self.config.timeout)
+        if started:
+            return InvalidReply(self.name, f"the connection broke before the reply was complete ({type(e).__name__})")
+        return BackendUnavailable(self.name, type(e).__name__)
+
+    async def _post_once(self, path: str, body: dict[str, Any], chat: bool) -> list[Delta]:
         try:
             r = await self._client.post(self.base_url + path, json=body)
         except httpx.TransportError as e:
-            self.breaker.failure()
-            raise BackendUnavailable(self.name, f"{type(e).__name__}") from None
-        await self._check(r, breaker=True)
-        self.breaker.success()
-        return r.json()
-
-    @staticmethod
-    def _whole(data: dict[str, Any], chat: bool) -> Delta:
-        choice = (data.get("choices") or [{}])[0]
-        if not chat:
-            return Delta(text=choice.get("text") or "", finish_reason=choice.get("finish_reason") or "stop",
-                         usage=_usage(data.get("usage")))
-        message = choice.get("message") or {}
-        calls = [ToolCall(c.get("id") or f"call_{i}", c["function"]["name"], c["function"].get("arguments") or "{}")
-                 for i, c in enumerate(message.get("tool_calls") or [])] or None
-        return Delta(text=message.get("content") or "", tool_calls=calls,
-                     finish_reason="tool_calls" if calls else (choice.get("finish_reason") or "stop"),
-                     usage=_usage(data.get("usage")))
+            raise self._broken(e, started=False) from None
+        await self._check(r)
+        return parse_body(r.content, r.headers.get("content-type", ""), chat, self.name)

@@ -7,9 +7,12 @@ from typing import Any, Protocol
 
 from jaju.audit.events import Event
 from jaju.engine.base import Backend, ChatRequest, CompletionRequest, Delta
-from jaju.errors import ApiError
+from jaju.errors import ServiceError, Unavailable, UpstreamFailed, UpstreamTimeout
 from jaju.protocol.common import unknown_model
 from jaju.sovereignty.breaker import OPEN
+
+# Failures that move a request to the next permitted backend before its first byte: down, garbage, silent.
+_MOVE_ON = (502, 503, 504)
 
 
 class AuditSink(Protocol):
@@ -50,16 +53,28 @@ class ResidencyRouter:
         self._health: dict[str, bool] = {}
 
     async def check_health(self) -> dict[str, bool]:
-        """Probe every backend (run this periodically); unhealthy ones sort last."""
+        """Probe every backend (run this periodically); within a jurisdiction, unhealthy ones sort last."""
         for b in self.backends:
             self._health[b.name] = await b.healthy()
         return dict(self._health)
+
+    def health(self) -> dict[str, bool]:
+        """What the last probe or the last request said about each backend (absent: not known yet)."""
+        return dict(self._health)
+
+    def mark(self, backend: Backend, healthy: bool) -> None:
+        """A request's outcome: an answer proves a backend healthy at once, without waiting for a probe."""
+        self._health[backend.name] = healthy
 
     def serving(self, model: str) -> list[Backend]:
         return [b for b in self.backends if any(m.id == model for m in b.models())]
 
     def pick(self, model: str, tenant: str, *, key_id: str | None = None) -> list[Backend]:
-        """Backends to try in order: allowed jurisdictions only, home first, healthy first, open circuits out."""
+        """Backends to try in order: allowed jurisdictions only, open circuits out, home first, then healthy first.
+
+        Home outranks the health flag: a probe's verdict can be ten seconds old, and a stale "unhealthy"
+        must not send data abroad while home can answer. Only a real failure of home moves a request on.
+        """
         candidates = self.serving(model)
         if not candidates:
             raise unknown_model(model)  # the name is repeated only if it looks like one
@@ -68,7 +83,7 @@ class ResidencyRouter:
         permitted = [b for b in candidates if b.jurisdiction in allowed
                      and (not _used_by(b, model) or home in _used_by(b, model))]
         usable = [b for b in permitted if _breaker_state(b) != OPEN]
-        usable.sort(key=lambda b: (not self._health.get(b.name, True), b.jurisdiction != home))
+        usable.sort(key=lambda b: (b.jurisdiction != home, not self._health.get(b.name, True)))
         if usable:
             return usable
         abroad = sorted({b.jurisdiction for b in candidates if b.jurisdiction not in allowed})
@@ -81,8 +96,8 @@ class ResidencyRouter:
             self._audit.append(Event("transfer.refused", tenant_id=tenant, key_id=key_id, status="refused",
                                      fields={"from": home, "to": abroad, "model": model,
                                              "reason": "no legal basis recorded"}))
-        raise ApiError(503, f"No permitted backend can serve '{model}' for this tenant now: "
-                       f"{'; '.join(reasons)}.", "service_unavailable", "residency_unavailable")
+        raise Unavailable(f"No permitted backend can serve '{model}' for this tenant now: {'; '.join(reasons)}.",
+                          "residency_unavailable")
 
     def record_use(self, backend: Backend, model: str, tenant: str, *, key_id: str | None = None) -> dict[str, Any]:
         """Audit a cross-border use with its basis; returns the fields to add to the inference event."""
@@ -107,20 +122,23 @@ class ResidencyRouter:
 
     async def _run(self, start, model: str, tenant: str, key_id: str | None,
                    used: dict[str, Any] | None) -> AsyncIterator[Delta]:
-        failures: list[str] = []
+        failures: list[tuple[Backend, ServiceError]] = []
         for backend in self.pick(model, tenant, key_id=key_id):
             stream = start(backend)
             try:
                 first = await anext(stream)
             except StopAsyncIteration:
                 first = None
-            except ApiError as e:
-                # Only unavailability moves on, and only to another backend this tenant may use.
-                if e.status != 503:
+            except ServiceError as e:
+                # Before the first byte: a backend that is down (503), speaks garbage (502) or hangs (504) is
+                # passed over for the next one, and that one is still in a jurisdiction this tenant may use.
+                if e.status not in _MOVE_ON:
                     raise
-                failures.append(f"{backend.name} ({backend.jurisdiction}): {e.message}")
+                self.mark(backend, False)
+                failures.append((backend, e))
                 await stream.aclose()
                 continue
+            self.mark(backend, True)
             fields = self.record_use(backend, model, tenant, key_id=key_id)
             if used is not None:
                 used.update(fields)
@@ -129,9 +147,23 @@ class ResidencyRouter:
                     yield first
                 async for delta in stream:
                     yield delta
+            except ServiceError as e:
+                # After the first byte there is no going elsewhere: the caller ends its stream with this error.
+                if e.status in _MOVE_ON:
+                    self.mark(backend, False)
+                raise
             finally:
                 await stream.aclose()
             return
-        raise ApiError(503, f"No permitted backend answered for '{model}': {'; '.join(failures)}. Requests are "
-                       "never sent to a jurisdiction this tenant may not use.", "service_unavailable",
-                       "residency_unavailable")
+        raise _exhausted(model, failures)
+
+
+def _exhausted(model: str, failures: list[tuple[Backend, ServiceError]]) -> ServiceError:
+    """Every permitted backend failed: 503 if they were all down, else the upstream's 502/504 kind."""
+    worst = next((e for _, e in failures if e.status != 503), None)
+    reasons = "; ".join(f"{b.name} ({b.jurisdiction}): {e.message}" for b, e in failures)
+    if worst is None:
+        return Unavailable(f"No permitted backend answered for '{model}': {reasons}. Requests are never sent to a "
+                           "jurisdiction this tenant may not use.", "residency_unavailable")
+    kind = UpstreamTimeout if worst.status == 504 else UpstreamFailed
+    return kind(f"No permitted backend gave a usable answer for '{model}': {reasons}.", worst.code)

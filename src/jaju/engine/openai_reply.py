@@ -1,0 +1,193 @@
+"""Reading an OpenAI-compatible server's reply (JSON or SSE) into Deltas, and refusing anything else.
+
+Upstreams do not always do what they were asked: some ignore `stream` and answer with one JSON body,
+some stream when asked not to, some put an HTML error page behind a 200, some stop mid-stream. Whatever
+comes back is either turned into the same Deltas a well-behaved server would give, or into an
+`InvalidReply` (502). Never an empty success.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from jaju.engine.base import Delta, ToolCall, Usage
+from jaju.errors import UpstreamFailed, UpstreamTimeout
+
+_SNIPPET = 60
+_LONG_NUMBER = re.compile(r"\d{4,}")
+
+
+class InvalidReply(UpstreamFailed):
+    """The backend answered, but not with an OpenAI-shaped reply (HTML, garbage, a cut-off stream): 502."""
+
+    def __init__(self, backend: str, problem: str, raw: bytes | str | None = None):
+        shown = snippet(raw) if raw is not None else ""
+        message = f"Backend {backend} sent an invalid response: {problem}."
+        if shown:
+            message += f" It began: '{shown}'."
+        super().__init__(message)
+        self.backend = backend
+        self.problem = problem
+
+
+class SilentBackend(UpstreamTimeout):
+    """The backend stopped sending for longer than its read timeout: 504."""
+
+    def __init__(self, backend: str, seconds: float):
+        super().__init__(f"Backend {backend} sent nothing for {seconds:g} s (its read timeout); the request was "
+                         "abandoned.")
+        self.backend = backend
+
+
+def snippet(raw: bytes | str) -> str:
+    """The start of a body, enough to recognise an error page, never personal data.
+
+    Printable ASCII only (Korean text, and with it names and prompt echo, becomes '?') and runs of four
+    or more digits masked (identifiers, phone and card numbers); "502 Bad Gateway" stays readable.
+    """
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    text = " ".join(text[:_SNIPPET * 4].split())
+    text = _LONG_NUMBER.sub(lambda m: "#" * len(m.group()), text)
+    return "".join(c if " " <= c <= "~" else "?" for c in text)[:_SNIPPET]
+
+
+def _usage(data: Any) -> Usage | None:
+    if not isinstance(data, dict):
+        return None
+    return Usage(int(data.get("prompt_tokens") or 0), int(data.get("completion_tokens") or 0))
+
+
+def _error_text(data: dict[str, Any]) -> str:
+    err = data.get("error")
+    return str(err.get("message") if isinstance(err, dict) else err)
+
+
+class ToolCallAccumulator:
+    """OpenAI streams a tool call as pieces keyed by index; join them into whole ToolCalls."""
+
+    def __init__(self) -> None:
+        self._calls: dict[int, dict[str, str]] = {}
+
+    def add(self, pieces: list[dict[str, Any]]) -> None:
+        for piece in pieces:
+            call = self._calls.setdefault(int(piece.get("index", len(self._calls))),
+                                          {"id": "", "name": "", "arguments": ""})
+            call["id"] = piece.get("id") or call["id"]
+            fn = piece.get("function") or {}
+            call["name"] += fn.get("name") or ""
+            call["arguments"] += fn.get("arguments") or ""
+
+    def take(self) -> list[ToolCall] | None:
+        if not self._calls:
+            return None
+        calls = [ToolCall(c["id"] or f"call_{i}", c["name"], c["arguments"] or "{}")
+                 for i, c in sorted(self._calls.items())]
+        self._calls.clear()
+        return calls
+
+
+def whole(data: Any, chat: bool, backend: str) -> Delta:
+    """A complete `chat.completion` / `text_completion` object as one Delta."""
+    if not isinstance(data, dict):
+        raise InvalidReply(backend, f"a JSON {type(data).__name__} instead of a completion object")
+    if data.get("error") and not data.get("choices"):
+        raise InvalidReply(backend, "an error object with a success status", _error_text(data))
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise InvalidReply(backend, "a JSON object without choices")
+    choice = choices[0]
+    usage = _usage(data.get("usage"))
+    if not chat:
+        if not isinstance(choice.get("text"), str):
+            raise InvalidReply(backend, "a completion choice without text")
+        return Delta(text=choice["text"], finish_reason=choice.get("finish_reason") or "stop", usage=usage)
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        raise InvalidReply(backend, "a chat choice without a message")
+    try:
+        calls = [ToolCall(c.get("id") or f"call_{i}", c["function"]["name"], c["function"].get("arguments") or "{}")
+                 for i, c in enumerate(message.get("tool_calls") or [])] or None
+    except (KeyError, TypeError, AttributeError):
+        raise InvalidReply(backend, "a malformed tool call") from None
+    return Delta(text=message.get("content") or "", tool_calls=calls,
+                 finish_reason="tool_calls" if calls else (choice.get("finish_reason") or "stop"), usage=usage)
+
+
+class SseReader:
+    """Turns the lines of an OpenAI event stream into Deltas and knows whether the stream ended properly."""
+
+    def __init__(self, backend: str, chat: bool):
+        self.backend = backend
+        self.chat = chat
+        self.done = False  # saw `data: [DONE]`
+        self._tools = ToolCallAccumulator()
+        self._finish: str | None = None
+        self._usage: Usage | None = None
+        self._chunks = 0  # chunks that carried choices
+
+    def feed(self, line: str) -> Delta | None:
+        """One line of the body; returns a text Delta when the line carried text."""
+        if not line.startswith("data:") or self.done:
+            return None  # blank lines, `event:`, `id:` and `:` comments carry nothing for us
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            self.done = True
+            return None
+        try:
+            chunk = json.loads(payload)
+        except ValueError:
+            raise InvalidReply(self.backend, "a stream chunk that is not valid JSON", payload) from None
+        if not isinstance(chunk, dict):
+            raise InvalidReply(self.backend, "a stream chunk that is not a JSON object", payload)
+        if chunk.get("error"):
+            raise InvalidReply(self.backend, "an error in the middle of the stream", _error_text(chunk))
+        self._usage = _usage(chunk.get("usage")) or self._usage
+        choices = chunk.get("choices")
+        if choices is None:
+            return None  # the usage-only chunk
+        if not isinstance(choices, list):
+            raise InvalidReply(self.backend, "a stream chunk whose choices are not a list", payload)
+        text = ""
+        for choice in choices:
+            if not isinstance(choice, dict):
+                raise InvalidReply(self.backend, "a stream choice that is not an object", payload)
+            delta = (choice.get("delta") or {}) if self.chat else {"content": choice.get("text")}
+            if delta.get("tool_calls"):
+                self._tools.add(delta["tool_calls"])
+            self._finish = choice.get("finish_reason") or self._finish
+            text += delta.get("content") or ""
+        self._chunks += 1
+        return Delta(text=text) if text else None
+
+    def close(self) -> Delta:
+        """The closing Delta (tool calls, finish reason, usage); a stream cut short is an InvalidReply."""
+        if not self.done and self._finish is None:
+            raise InvalidReply(self.backend, "the stream ended before the reply was complete (no finish_reason "
+                                              "and no [DONE])")
+        if not self._chunks:
+            raise InvalidReply(self.backend, "an event stream without a single completion chunk")
+        calls = self._tools.take()
+        return Delta(tool_calls=calls, finish_reason="tool_calls" if calls else (self._finish or "stop"),
+                     usage=self._usage)
+
+
+def parse_body(raw: bytes, content_type: str, chat: bool, backend: str) -> list[Delta]:
+    """A whole body, whatever the server chose to send: JSON, an event stream, or a 502."""
+    text = raw.decode("utf-8", "replace").lstrip("\ufeff")
+    start = text.lstrip()[:1]
+    if not start:
+        raise InvalidReply(backend, "an empty body")
+    if "event-stream" in content_type or text.lstrip().startswith(("data:", ":", "event:")):
+        reader = SseReader(backend, chat)
+        deltas = [d for d in (reader.feed(line) for line in text.splitlines()) if d is not None]
+        return [*deltas, reader.close()]
+    if "json" in content_type or start in "{[":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise InvalidReply(backend, "a body that is not valid JSON", raw) from None
+        return [whole(data, chat, backend)]
+    kind = content_type.split(";")[0].strip() or "untyped"
+    raise InvalidReply(backend, f"a {kind} body instead of JSON or an event stream", raw)
