@@ -57,9 +57,9 @@ def rec():
 @pytest.fixture
 def client(rerank_service, rec):
     app = FastAPI()
-    tenant = SimpleNamespace(settings={})
+    law = SimpleNamespace(monthly_token_quota=None)
     app.state.services = SimpleNamespace(rerank=rerank_service, keys=FakeKeys(), audit=rec, usage=rec,
-                                         ratelimit=rec, tenant=lambda _tid: tenant)
+                                         ratelimit=rec, law=lambda _tid: law)
     errors.install(app)
     app.include_router(router)
     with TestClient(app) as c:
@@ -120,3 +120,16 @@ def test_key_and_scope_are_required(client):
     assert client.post("/v1/rerank", json=body).status_code == 401
     r = client.post("/v1/rerank", json=body, headers={"Authorization": "Bearer kb-only"})
     assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_scope"
+
+
+def test_a_used_up_quota_is_429(rerank_service, rec):
+    app = FastAPI()
+    rec.month_tokens = lambda tenant_id: 1_000
+    app.state.services = SimpleNamespace(rerank=rerank_service, keys=FakeKeys(), audit=rec, usage=rec,
+                                         ratelimit=rec, law=lambda _tid: SimpleNamespace(monthly_token_quota=1_000))
+    errors.install(app)
+    app.include_router(router)
+    with TestClient(app) as c:
+        r = c.post("/v1/rerank", headers=KEY, json={"model": MODEL, "query": QUERY, "documents": DOCUMENTS})
+    assert r.status_code == 429 and r.json()["error"]["code"] == "quota_exceeded"
+    assert rec.usage == []

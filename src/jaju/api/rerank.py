@@ -20,7 +20,7 @@ Inference = Annotated[Principal, Depends(require_scope("inference"))]
 def _admit(services, p: Principal) -> None:
     """Rate limit, then the tenant's monthly token quota (reranking reads tokens like embeddings do)."""
     services.ratelimit.check(p.key_id)
-    quota = services.tenant(p.tenant_id).settings.get("monthly_token_quota")
+    quota = services.law(p.tenant_id).monthly_token_quota
     if quota and services.usage.month_tokens(p.tenant_id) >= quota:
         raise QuotaExceeded(f"This tenant's monthly quota of {quota:,} tokens is used up.")
 
