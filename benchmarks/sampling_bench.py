@@ -65,23 +65,30 @@ async def run(engine: LlamaEngine, items: list[tuple[str, SamplingParams]], para
 
 
 def utf8(engine: LlamaEngine, args) -> None:
+    """With the guard on, an answer the guard had to correct is one that showed U+FFFD without it: up to
+    the refused token both runs are the same draw from the same seed. --compare also runs with it off."""
     asks = prompts(args.answers)
     print(f"{len(asks)} Korean answers, temperature {args.temperature}, top_p 1, top_k off, max_tokens "
           f"{args.tokens}, seeds 0..{len(asks) - 1}, {args.parallel} at a time")
-    for guard in (False, True, False, True)[:2 * args.rounds]:
+    seqs: list = []
+    submit = engine.scheduler.submit
+    engine.scheduler.submit = lambda *s: (seqs.extend(s), submit(*s))[1]  # see each answer's corrections
+    for guard in ((False, True) if args.compare else (True,)):
         engine.scheduler.utf8_guard = guard
-        resamples = engine.scheduler.utf8_resamples
+        seqs.clear()
         items = [(p, SamplingParams(max_tokens=args.tokens, temperature=args.temperature, top_p=1.0, top_k=0,
                                     seed=i)) for i, p in enumerate(asks)]
         results, wall = asyncio.run(run(engine, items, args.parallel))
-        broken = [r["text"] for r in results if "\ufffd" in r["text"]]
+        broken = [(i, r["text"]) for i, r in enumerate(results) if "\ufffd" in r["text"]]
         tokens = sum(r["tokens"] for r in results)
+        fixed = sorted(s.sampling.seed for s in seqs if s.utf8_fixes)
         print(f"guard {'on ' if guard else 'off'}: {len(broken)}/{len(results)} answers with U+FFFD "
               f"({100 * len(broken) / len(results):.1f}%), {tokens} tokens in {wall:.1f} s = {tokens / wall:.1f} tok/s "
-              f"aggregate, {engine.scheduler.utf8_resamples - resamples} resamples")
-        for text in broken[:3]:
+              f"aggregate; the guard corrected {sum(s.utf8_fixes for s in seqs)} tokens in {len(fixed)} answers "
+              f"({100 * len(fixed) / len(results):.1f}%; seeds {fixed})")
+        for i, text in broken[:3]:
             at = text.index("\ufffd")
-            print("   e.g.", repr(text[max(0, at - 12):at + 12]))
+            print(f"   e.g. seed {i}:", repr(text[max(0, at - 12):at + 12]))
 
 
 SETTINGS = {
@@ -114,7 +121,7 @@ def main() -> None:
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--parallel", type=int, default=8)
-    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--compare", action="store_true", help="utf8: also run with the guard off")
     ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     args = ap.parse_args()
     engine = load(args.threads, args.parallel)

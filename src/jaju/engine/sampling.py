@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 
 import llama_cpp
+import numpy as np
 
 from jaju.engine.base import SamplingParams
 from jaju.errors import ApiError
@@ -97,3 +98,35 @@ def build_chain(p: SamplingParams, vocab, n_vocab: int, seed_offset: int = 0):
     seed = p.seed + seed_offset if p.seed is not None else llama_cpp.LLAMA_DEFAULT_SEED
     add(chain, llama_cpp.llama_sampler_init_dist(seed & 0xFFFFFFFF))
     return chain
+
+
+def fast_greedy(p: SamplingParams, grammar: str | None) -> bool:
+    """Greedy decoding jaju does itself (an argmax), skipping the chain's pass over every vocabulary entry."""
+    return p.temperature <= 0 and not grammar and p.dry_multiplier <= 0
+
+
+def greedy(logits: np.ndarray, p: SamplingParams, generated: list[int], allowed: np.ndarray | None) -> int:
+    """The token llama.cpp's penalties + greedy chain would pick, without building its candidate array.
+
+    Penalties follow llama.cpp exactly (float32): over the last PENALTY_LAST_N generated tokens, a seen
+    token's logit is multiplied by the repetition penalty when <= 0 and divided by it otherwise, then
+    lowered by count x frequency penalty + presence penalty. Only those few entries change, and they are
+    restored before returning (the caller's logits are llama.cpp's own buffer).
+    """
+    window = generated[-PENALTY_LAST_N:]
+    saved = ids = None
+    if window and (p.repetition_penalty != 1.0 or p.frequency_penalty or p.presence_penalty):
+        ids, counts = np.unique(np.asarray(window, dtype=np.int64), return_counts=True)
+        saved = logits[ids].copy()
+        rp = np.float32(p.repetition_penalty)
+        v = np.where(saved <= 0, saved * rp, saved / rp)
+        v -= counts.astype(np.float32) * np.float32(p.frequency_penalty) + np.float32(p.presence_penalty)
+        logits[ids] = v
+    try:
+        token = int(np.argmax(logits))
+        if allowed is not None and not allowed[token]:
+            token = int(np.argmax(np.where(allowed, logits, -np.inf)))
+        return token
+    finally:
+        if saved is not None:
+            logits[ids] = saved

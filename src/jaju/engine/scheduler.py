@@ -24,7 +24,7 @@ import numpy as np
 
 from jaju.engine.base import Delta, LogitsHook, SamplingParams, TokenLogprob, Usage
 from jaju.engine.logprobs import LogprobReader
-from jaju.engine.sampling import build_chain
+from jaju.engine.sampling import build_chain, fast_greedy, greedy
 from jaju.engine.textstream import StopScanner, ToolCallSplitter, Utf8Stream
 from jaju.engine.utf8guard import CLEAN, State, Utf8Guard, state_of, token_pieces
 from jaju.errors import ApiError
@@ -65,6 +65,7 @@ class Sequence:
     waiting: bool = False  # a child whose parent has not finished reading the prompt yet
     shared_row: np.ndarray | None = None  # the parent's logits before its hooks ran (children reuse them)
     logprobs: list[TokenLogprob] = field(default_factory=list)  # sampled, not yet emitted
+    utf8_fixes: int = 0  # tokens the UTF-8 guard refused (each would have shown U+FFFD)
 
     @property
     def reserve(self) -> int:
@@ -191,6 +192,8 @@ class Scheduler:
             if not seq.grammar_sampler:
                 raise ApiError(400, "The requested output format could not be compiled into a grammar.",
                                param="response_format")
+        if fast_greedy(seq.sampling, seq.grammar):
+            return  # an argmax in numpy (sampling.greedy): no chain to build or run
         # Choice i of a seeded request draws with seed + i: distinct choices, each reproducible.
         seq.sampler = build_chain(seq.sampling, self._vocab, self.n_vocab, seed_offset=seq.index)
 
@@ -367,12 +370,16 @@ class Scheduler:
             for hook in seq.hooks:
                 hook(context, logits)
         allowed = self._guard.allowed(seq.utf8_state) if self.utf8_guard else None
-        if seq.grammar_sampler is None:
+        if seq.sampler is None:
+            logits = self._logits(seq.out_index) if logits is None else logits
+            token = greedy(logits, seq.sampling, seq.generated, allowed)
+        elif seq.grammar_sampler is None:
             token = llama_cpp.llama_sampler_sample(seq.sampler, self._ctx, seq.out_index)
             if allowed is not None and not allowed[token]:
                 # Rare: draw again among the tokens that keep the UTF-8 valid. (The chain has already
                 # counted the refused token in its penalty window; one token in 64, seldom, is harmless.)
                 self.utf8_resamples += 1
+                seq.utf8_fixes += 1
                 token = self._apply(seq.sampler, self._logits(seq.out_index), None, allowed)
                 llama_cpp.llama_sampler_accept(seq.sampler, token)
         else:
@@ -416,6 +423,9 @@ class Scheduler:
         check = llama_cpp.llama_token_data_array(one.ctypes.data_as(self._data_ptr), 1, -1, False)
         llama_cpp.llama_sampler_apply(seq.grammar_sampler, ctypes.byref(check))
         if not np.isfinite(one["logit"][0]) or (allowed is not None and not allowed[token]):
+            if allowed is not None and not allowed[token]:
+                seq.utf8_fixes += 1
+                self.utf8_resamples += 1
             token = self._apply(seq.sampler, logits, seq.grammar_sampler, allowed)  # resample within both
         llama_cpp.llama_sampler_accept(seq.grammar_sampler, token)
         llama_cpp.llama_sampler_accept(seq.sampler, token)
