@@ -99,6 +99,7 @@ class Generation:
         self.outcomes: dict[int, Outcome] = {}
         self._filters: dict[int, StreamGuard] = {}
         self.finished = False  # metered and audited
+        self._stopped: set[int] = set()  # choices the moderation policy ended
 
     def outcome(self, index: int = 0) -> Outcome:
         return self.outcomes.setdefault(index, Outcome())
@@ -135,18 +136,28 @@ class Generation:
         """Deltas as the tenant may see them: output scanned and placeholders restored as they stream."""
         async for d in self.raw():
             i = _index(d)
+            if i in self._stopped:
+                continue
             filt = self._filters.get(i)
             if filt is None:
                 filt = self._filters[i] = self.guard.stream()
             d.text = filt.feed(d.text)
-            if d.finish_reason is not None:
-                d.text += filt.flush()
+            if d.finish_reason is not None or filt.blocked:
+                d.text += filt.flush() if not filt.blocked else ""
                 if d.tool_calls:
                     d.tool_calls = self.guard.finish_tool_calls(d.tool_calls)
+            if filt.blocked:
+                # The tenant's moderation policy stopped this reply mid-stream: end the choice here
+                # (a 422 is no longer possible once the headers are out).
+                d.finish_reason, d.tool_calls = "content_filter", None
             self.outcome(i).absorb(d)
             if d.finish_reason is not None and i == 0:
                 self.guard.cite(self.outcome(0).text)
             yield d
+            if filt.blocked:
+                self._stopped.add(i)
+                if len(self.outcomes) == 1:
+                    return  # closing the engine stream frees its slot at once
 
     def extension(self, index: int = 0) -> dict[str, Any]:
         """The response's `jaju` object: the signed label over exactly choice `index`'s text, where it ran,
@@ -188,15 +199,7 @@ class InferenceService:
 
     # --- chat and completions ---------------------------------------------------------------
     async def chat(self, ctx: RequestContext, req: ChatCompletionRequest) -> Reply:
-        prompt_text = json.dumps([m.model_dump(exclude_none=True) for m in req.messages], ensure_ascii=False)
-        engine_req = req.to_engine(ctx.request_id)
-
-        async def prepare(guard: RequestGuard) -> None:
-            engine_req.messages = await guard.prepare(engine_req.messages)
-
-        used: dict[str, Any] = {}  # the router says where it ran
-        gen = await self._generate(ctx, "chat.completions", req.model, prompt_text, engine_req, prepare, used,
-                                   lambda: self.router.chat(engine_req, ctx.tenant_id, key_id=ctx.key_id, used=used))
+        gen = await self.start_chat(ctx, req, "chat.completions")
         if req.stream:
             return Reply(stream=self._chat_stream(gen, req), headers=gen.label.headers())
         await self._run_to_end(gen)
@@ -206,6 +209,33 @@ class InferenceService:
         body = chat_wire.completion_body(ctx.request_id, req.model, gen.created, gen.choices(), gen.prompt_tokens,
                                          gen.completion_tokens, gen.response_extension())
         return Reply(body=body, headers=gen.label.headers())
+
+    async def start_chat(self, ctx: RequestContext, req: ChatCompletionRequest, action: str) -> Generation:
+        """Everything before the first token of a chat request, audited as `action`.
+
+        For wire formats other than chat's (the Responses API): the caller consumes `gen.deltas()` or
+        `collect(gen)`, then calls `finish(gen, status)` once, which meters and durably audits it.
+        """
+        prompt_text = json.dumps([m.model_dump(exclude_none=True) for m in req.messages], ensure_ascii=False)
+        engine_req = req.to_engine(ctx.request_id)
+
+        async def prepare(guard: RequestGuard) -> None:
+            engine_req.messages = await guard.prepare(engine_req.messages)
+
+        used: dict[str, Any] = {}  # the router says where it ran
+        return await self._generate(ctx, action, req.model, prompt_text, engine_req, prepare, used,
+                                    lambda: self.router.chat(engine_req, ctx.tenant_id, key_id=ctx.key_id, used=used))
+
+    async def collect(self, gen: Generation) -> None:
+        """Run a started generation to the end (audited with its status if it fails)."""
+        await self._run_to_end(gen)
+
+    async def finish(self, gen: Generation, status: int | str) -> None:
+        """Meter and durably audit a generation; a failure status never raises (it is logged instead)."""
+        if status == 200:
+            await self._finish(gen, 200)
+        else:
+            await self._finish_quietly(gen, status)
 
     async def complete(self, ctx: RequestContext, req: TextCompletionRequest) -> Reply:
         engine_req = req.to_engine(ctx.request_id)

@@ -21,6 +21,7 @@ from jaju.knowledge.citations import build_grounded_messages, extract_citations
 from jaju.knowledge.errors import KnowledgeError, KnowledgeNotFound
 from jaju.knowledge.service import KnowledgeService
 from jaju.lazy import Lazy
+from jaju.moderation.service import ModerationService
 from jaju.privacy.restore import StreamRestorer
 from jaju.privacy.service import PrivacyService
 from jaju.privacy.session import Session
@@ -30,10 +31,11 @@ class Safeguards:
     """Built once; `open(ctx)` gives the guard that holds one request's safeguard state."""
 
     def __init__(self, privacy: Lazy[PrivacyService], knowledge: Lazy[KnowledgeService],
-                 compliance: ComplianceService):
+                 moderation: Lazy[ModerationService], compliance: ComplianceService):
         # Lazy, so Kiwi and the vault load on first use rather than at start-up.
         self._privacy = privacy
         self._knowledge = knowledge
+        self._moderation = moderation
         self.compliance = compliance
 
     def open(self, ctx: RequestContext) -> RequestGuard:
@@ -52,6 +54,8 @@ class RequestGuard:
         self.hits: list = []
         self.citations: list[dict] = []
         self.watermarked = False
+        self.moderated = _moderated_stages(self.law)
+        self.moderation: dict[str, Any] = {}  # stage -> {"action", "categories"}: names only, never text
 
     # --- labelling (AI Basic Act, AI Act Art. 50) ---------------------------------------------
     def watermark_hook(self) -> LogitsHook | None:
@@ -76,7 +80,12 @@ class RequestGuard:
         return self.owner._privacy.get()
 
     async def prepare(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Ground in knowledge bases (if named), then protect PII for the model."""
+        """Moderate the user's turn (where the packs ask), ground in knowledge bases, protect PII."""
+        if "input" in self.moderated:
+            text = _last_user_text(messages)
+            if text:
+                action, results = await asyncio.to_thread(self.moderator.enforce, self.law, "input", [text])
+                self._moderation_seen("input", action, results[0].detected + results[0].quoted)
         if self.options.knowledge_bases:
             query = _last_user_text(messages)
             if query:
@@ -101,10 +110,22 @@ class RequestGuard:
             raise InvalidRequest(str(e), param="jaju.knowledge_bases") from None
 
     def finish_text(self, text: str) -> str:
-        """Model text -> what the tenant receives: new PII handled by policy, placeholders restored."""
-        if self.session is None:
-            return text
-        return self.privacy.restore(self.session, self.privacy.scan_output(self.session, text, self.policy))
+        """Model text -> what the tenant receives: new PII handled by policy, placeholders restored,
+        moderated where the packs ask (a block is a 422 naming the categories)."""
+        if self.session is not None:
+            text = self.privacy.restore(self.session, self.privacy.scan_output(self.session, text, self.policy))
+        if "output" in self.moderated and text:
+            action, results = self.moderator.enforce(self.law, "output", [text])
+            self._moderation_seen("output", action, results[0].detected + results[0].quoted)
+        return text
+
+    @property
+    def moderator(self) -> ModerationService:
+        return self.owner._moderation.get()
+
+    def _moderation_seen(self, stage: str, action: str, categories) -> None:
+        if action != "allow":
+            self.moderation[stage] = {"action": action, "categories": sorted(set(categories))}
 
     def finish_tool_calls(self, calls: list[ToolCall]) -> list[ToolCall]:
         if self.session is None:
@@ -131,6 +152,8 @@ class RequestGuard:
             ext["citations"] = self.citations
         if self.session is not None and self.session.detected:
             ext["pii"] = dict(self.session.detected)
+        if self.moderation:
+            ext["moderation"] = dict(self.moderation)
         return ext
 
     def audit_fields(self) -> dict[str, Any]:
@@ -144,6 +167,8 @@ class RequestGuard:
             fields["sources"] = len(self.hits)
         if self.options.subject:
             fields["subject"] = self.privacy.vault.subject_digest(self.principal.tenant_id, self.options.subject)
+        if self.moderation:
+            fields["moderation"] = dict(self.moderation)
         return fields
 
 
@@ -166,8 +191,28 @@ class StreamGuard:
         self._restorer = StreamRestorer(guard.session) if guard.session is not None else None
         self._scan = guard.session is not None and any(
             guard.policy.action(e, "output") != "allow" for e in (*guard.policy.rules, "*"))
+        self._mod = guard.moderator.stream(guard.law, "output") if "output" in guard.moderated else None
+        self.blocked = False  # the tenant's moderation policy stopped this reply
 
     def feed(self, text: str) -> str:
+        return self._moderate(self._privacy_feed(text), final=False)
+
+    def flush(self) -> str:
+        return self._moderate(self._privacy_flush(), final=True)
+
+    def _moderate(self, text: str, *, final: bool) -> str:
+        if self._mod is None:
+            return text
+        verdict = self._mod.feed(text)
+        if final and not verdict.blocked:
+            rest = self._mod.flush()
+            verdict = type(verdict)(verdict.text + rest.text, rest.action, rest.categories)
+        if verdict.action != "allow":
+            self.guard._moderation_seen("output", verdict.action, verdict.categories)
+        self.blocked = verdict.blocked
+        return verdict.text
+
+    def _privacy_feed(self, text: str) -> str:
         if self._restorer is None:
             return text
         buf = self._pending + text
@@ -179,7 +224,7 @@ class StreamGuard:
         ready, self._pending = buf[:cut], buf[cut:]
         return self._out(ready)
 
-    def flush(self) -> str:
+    def _privacy_flush(self) -> str:
         if self._restorer is None:
             return ""
         rest, self._pending = self._pending, ""
@@ -201,6 +246,21 @@ class StreamGuard:
 # letters (passports M12345678, IBANs DE89 ...), or a word fragment of up to two letters that may start one.
 _D = "0-9\uFF10-\uFF19"
 _TAIL = re.compile(rf"(?:(?<![A-Za-z])[A-Za-z]{{1,2}})?[{_D}][{_D}A-Za-z./ -]*$|(?<![A-Za-z])[A-Za-z]{{1,2}}$")
+
+
+def _moderated_stages(law) -> frozenset[str]:
+    """The stages ("input", "output") where the tenant's packs ask the request path to moderate.
+
+    Only categories a pack rules on count, and not `pii_exposure`: personal data in input and output is
+    the privacy layer's job (protect before the model, scan and mask on the way out), so a pack that
+    only flags exposure costs the request path nothing extra. /v1/moderations always checks everything.
+    """
+    stages = set()
+    for category, rules in law.moderation.items():
+        if category == "pii_exposure":
+            continue
+        stages.update(stage for stage, rule in rules.items() if rule.value != "allow")
+    return frozenset(stages)
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:

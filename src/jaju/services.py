@@ -32,6 +32,7 @@ from jaju.knowledge.subjects import KnowledgeSubjectData
 from jaju.korean import KoreanAnalyzer
 from jaju.lazy import Lazy
 from jaju.metrics import Metrics
+from jaju.moderation.service import ModerationService
 from jaju.privacy.factory import build_privacy_service
 from jaju.privacy.service import PrivacyService
 from jaju.privacy.subjects import SubjectService
@@ -77,6 +78,7 @@ class Services:
     lazy_korean: Lazy[KoreanAnalyzer]
     lazy_privacy: Lazy[PrivacyService]
     lazy_knowledge: Lazy[KnowledgeService]
+    lazy_moderation: Lazy[ModerationService]
 
     # --- the request path -------------------------------------------------------------------
     def context(self, principal: Principal, prefix: str, options: RequestOptions | None = None,
@@ -110,6 +112,10 @@ class Services:
     @property
     def knowledge(self) -> KnowledgeService:
         return self.lazy_knowledge.get()
+
+    @property
+    def moderation(self) -> ModerationService:
+        return self.lazy_moderation.get()
 
     @cached_property
     def subjects(self) -> SubjectService:
@@ -200,8 +206,9 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
                                        e5_engine=e5.engine, e5_lock=e5.lock)
 
     knowledge = Lazy(knowledge_service)
+    moderation = Lazy(lambda: ModerationService(korean.get(), privacy.get().analyzer))
     messages = MessageStore(stores, keyring)
-    safeguards = Safeguards(privacy, knowledge, compliance)
+    safeguards = Safeguards(privacy, knowledge, moderation, compliance)
     inference = InferenceService(models, sovereignty.router, audit, usage, metrics, safeguards, messages)
     telemetry = build_telemetry(settings.telemetry.otlp_endpoint, "jaju",
                                 sovereignty.jurisdictions.declared_hosts())
@@ -209,4 +216,4 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
                     metrics=metrics, models=models, ratelimit=_limiter(settings), keyring=keyring, laws=laws,
                     sovereignty=sovereignty, stores=stores, compliance=compliance, retention=retention,
                     messages=messages, inference=inference, telemetry=telemetry, lazy_korean=korean,
-                    lazy_privacy=privacy, lazy_knowledge=knowledge)
+                    lazy_privacy=privacy, lazy_knowledge=knowledge, lazy_moderation=moderation)
