@@ -1,8 +1,9 @@
-"""Per-key request rate limits: a token bucket per process, or one shared window in Redis for clusters."""
+"""Per-key request rate limits: a token bucket per process, one shared by a server's workers, or Redis for clusters."""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from typing import Protocol
@@ -51,6 +52,58 @@ class RateLimiter:
                 self._buckets[key_id] = (tokens, now)
                 raise too_many(self.per_minute, wait)
             self._buckets[key_id] = (tokens - 1.0, now)
+
+
+class SharedRateLimiter:
+    """The same token bucket as `RateLimiter`, kept in one SQLite file that every worker of a
+    `jaju serve --workers N` opens, so the limit per key holds across workers.
+
+    Each check is one short write transaction (WAL, no fsync: the buckets are rebuilt from empty at
+    every start). Times are CLOCK_MONOTONIC, which Linux shares between processes. If the file cannot be
+    written the request is let through and the failure logged, as with Redis.
+    """
+
+    def __init__(self, path, per_minute: int):
+        self.per_minute = per_minute
+        self.path = str(path)
+        self._local = threading.local()
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute("CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, "
+                       "at REAL NOT NULL)")
+            self._local.db = db
+        return db
+
+    def check(self, key_id: str) -> None:
+        if self.per_minute <= 0:
+            return
+        rate = self.per_minute / 60.0
+        try:
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")  # the writer lock: one worker at a time reads and updates a bucket
+            try:
+                now = time.monotonic()
+                row = db.execute("SELECT tokens, at FROM buckets WHERE key = ?", (key_id,)).fetchone()
+                tokens, last = row if row is not None else (float(self.per_minute), now)
+                tokens = min(float(self.per_minute), tokens + max(0.0, now - last) * rate)
+                allowed = tokens >= 1.0
+                db.execute("INSERT OR REPLACE INTO buckets (key, tokens, at) VALUES (?, ?, ?)",
+                           (key_id, tokens - 1.0 if allowed else tokens, now))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            log.warning("rate limiter: shared bucket file unavailable (%s); letting the request through",
+                        type(e).__name__)
+            return
+        if not allowed:
+            raise too_many(self.per_minute, int((1.0 - tokens) / rate + 0.999))
 
 
 class RedisRateLimiter:

@@ -1,4 +1,4 @@
-"""`jaju serve`: the API server with the embedded engine, ready on an empty data directory."""
+"""`jaju serve`: API workers and the embedded engine process, ready on an empty data directory."""
 
 from __future__ import annotations
 
@@ -44,26 +44,38 @@ Try it:
 """
 
 
+def _default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8000).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None, envvar="JAJU_WORKERS",
+              help="API worker processes on the one port (default: the machine's cores). The llama.cpp engine "
+                   "runs in its own process, shared by all workers.")
 @pass_ctx
 @friendly
-def serve(ctx: CliContext, host: str | None, port: int | None) -> None:
-    """Start the OpenAI-compatible API with the embedded llama.cpp engine."""
+def serve(ctx: CliContext, host: str | None, port: int | None, workers: int | None) -> None:
+    """Start the OpenAI-compatible API: N workers and the embedded llama.cpp engine process."""
     settings = ctx.settings
     host = host or settings.host
     port = port if port is not None else settings.port
+    workers = workers or _default_workers()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    services = ctx.services
-    services.audit.start()
-    secret = bootstrap(services)
-    click.echo(f"jaju: loading {settings.engine.default_model} (sha256 checked) and the embedding model...")
-    services.load_models()
+    # Migrations and the first-start bootstrap run once, here, before any worker opens the store.
+    secret = bootstrap(ctx.services)
+    store = ctx.services.db.dialect
+    ctx.close()
+    click.echo(f"jaju: loading {settings.engine.default_model} (sha256 checked) and the embedding model "
+               "in the engine process...")
+    supervisor = Supervisor(ctx.config, settings.data_dir, host, port, workers, settings.server.metrics_bind)
+    supervisor.on_ready = lambda: _ready(secret, host, port, settings.jurisdiction, store, workers)
+    supervisor.serve()
+
+
+def _ready(secret: str | None, host: str, port: int, jurisdiction: str, store: str, workers: int) -> None:
     if secret:
-        click.echo(_welcome(secret, host, port, settings.jurisdiction))
-    app = create_app(services=services)
-    click.echo(f"jaju: serving on http://{host}:{port} (jurisdiction {settings.jurisdiction}, "
-               f"store {services.db.dialect}).")
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level, access_log=False,
-                timeout_graceful_shutdown=10)
+        click.echo(_welcome(secret, host, port, jurisdiction))
+    click.echo(f"jaju: serving on http://{host}:{port} with {workers} worker(s) (jurisdiction {jurisdiction}, "
+               f"store {store}).")

@@ -81,9 +81,19 @@ class GreenList:
 class WatermarkHook:
     """A `jaju.engine.base.LogitsHook`: adds `delta` to the green logits in place."""
 
+    SPEC_KIND = "green-list-v1"
+
     def __init__(self, green: GreenList, delta: float = 2.0):
         self.green = green
         self.delta = np.float32(delta)
+
+    def spec(self) -> dict:
+        """A description an engine in another process rebuilds the same hook from (`from_spec`)."""
+        return {"kind": self.SPEC_KIND, "key": self.green._key, "gamma": self.green.gamma, "delta": float(self.delta)}
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> WatermarkHook:
+        return cls(GreenList(spec["key"], spec["gamma"]), spec["delta"])
 
     def __call__(self, token_ids: list[int], logits: np.ndarray) -> None:
         if not token_ids:

@@ -53,6 +53,8 @@ class ModelRegistry:
         self._backends: dict[str, Backend] = {}
         self._load_locks: dict[str, asyncio.Lock] = {}
         self.embeddings = E5Backend(settings.jurisdiction)
+        # Set in API workers (`jaju serve --workers N`): models load in the engine process, not here.
+        self.remote_loader: Callable[[str], Backend] | None = None
 
     # --- catalog ----------------------------------------------------------------------------
     def catalog(self) -> list[CatalogEntry]:
@@ -139,7 +141,9 @@ class ModelRegistry:
         return engine
 
     def load_sync(self, name: str) -> Backend:
-        if name == EMBEDDING_MODEL:
+        if self.remote_loader is not None:
+            self._backends[name] = self.remote_loader(name)
+        elif name == EMBEDDING_MODEL:
             self.embeddings.load()
             self._backends[name] = self.embeddings
         else:

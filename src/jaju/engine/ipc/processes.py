@@ -1,0 +1,143 @@
+"""What runs in each process `jaju serve` starts: the engine process, and an API worker.
+
+Both are started with the `spawn` method (a fresh interpreter: no threads, locks or database
+connections inherited from the supervisor) and read the same settings the supervisor read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+from pathlib import Path
+from typing import Any
+
+from jaju.engine.catalog import EMBEDDING_MODEL
+from jaju.engine.ipc.client import EngineClient, EngineConnection, RemoteE5Backend
+from jaju.settings import Settings, load_settings
+
+log = logging.getLogger("jaju.serve")
+WORKER_HEADER_ENV = "JAJU_SERVE_WORKER_HEADER"  # "1": answers carry x-jaju-worker: <pid> (tests, debugging)
+ENGINE_START_SECONDS = 600.0
+
+
+def _settings(config: str | None, data_dir: str | None) -> Settings:
+    settings = load_settings(config, data_dir=data_dir)
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format=f"%(asctime)s %(levelname)s %(name)s[{os.getpid()}]: %(message)s")
+    return settings
+
+
+def exit_with_parent() -> None:
+    """Stop this process (SIGTERM to itself) when the supervisor is gone, so nothing is left orphaned."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        log.error("the supervisor (pid %s) is gone; stopping", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="jaju-parent-watch", daemon=True).start()
+
+
+def engine_main(config: str | None, data_dir: str | None, endpoint: str, ready) -> None:
+    """The engine process: load the default chat model and e5, then serve workers until SIGTERM."""
+    from jaju.engine.ipc.server import serve_forever
+    from jaju.engine.registry import ModelRegistry
+    from jaju.metrics import Metrics
+    from jaju.store import Database
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which stops workers first
+    settings = _settings(config, data_dir)
+    exit_with_parent()
+    db = Database(settings.effective_database_url)  # operator-added models are listed there
+    metrics = Metrics()
+    registry = ModelRegistry(settings, db)
+    registry.load_sync(settings.engine.default_model)
+    registry.load_sync(EMBEDDING_MODEL)
+    for name, backend in registry.loaded().items():
+        scheduler = getattr(backend, "scheduler", None)
+        if scheduler is not None:
+            metrics.watch_engine(name, lambda s=scheduler: s.queue_depth, lambda s=scheduler: s.active)
+    log.info("engine process ready: %s", ", ".join(registry.loaded()))
+    try:
+        serve_forever(registry, endpoint, on_ready=ready.set)
+    finally:
+        db.dispose()
+
+
+def attach_engine(services, conn: EngineConnection, hello: dict[str, Any]) -> None:
+    """Serve the engine process's models through `services` instead of loading llama.cpp here.
+
+    What `Services.load_models()` does for in-process engines, with an `EngineClient` per model; the
+    registry also loads further models in the engine process (`ModelRegistry.remote_loader`).
+    """
+    models = services.models
+    for info in hello["models"]:
+        backend = RemoteE5Backend(conn, info) if info.kind == "embedding" else EngineClient(conn, info)
+        models.register(info.id, backend)
+        if info.kind == "embedding":
+            models.embeddings = backend
+        if all(b.name != backend.name for b in services.sovereignty.router.backends):
+            services.sovereignty.router.backends.append(backend)
+
+    def load_in_engine(name: str):
+        infos = conn.call_sync("load", name)
+        return EngineClient(conn, infos[0])
+
+    models.remote_loader = load_in_engine
+
+
+def worker_main(config: str | None, data_dir: str | None, endpoint: str, run: Path, sock: socket.socket) -> None:
+    """One API worker: its own Services, the engine reached over IPC, uvicorn on the shared socket."""
+    import uvicorn
+
+    from jaju.api.ratelimit import SharedRateLimiter
+    from jaju.app import create_app
+    from jaju.services import build_services
+
+    settings = _settings(config, data_dir)
+    exit_with_parent()
+    services = build_services(settings, migrate=False)
+    conn = EngineConnection(endpoint)
+    attach_engine(services, conn, conn.wait_ready(ENGINE_START_SECONDS))
+    if not settings.limits.redis_url:
+        services.ratelimit = SharedRateLimiter(run / "ratelimit.db", settings.limits.requests_per_minute)
+    settings.server.metrics_bind = None  # the supervisor serves the one metrics port for all workers
+    app = create_app(services=services, load_models=False)
+    asgi = _WorkerHeader(app) if os.environ.get(WORKER_HEADER_ENV) == "1" else app
+    config_ = uvicorn.Config(asgi, log_level=settings.log_level, access_log=False, timeout_graceful_shutdown=10,
+                             lifespan="on")
+    try:
+        uvicorn.Server(config_).run(sockets=[sock])
+    finally:
+        services.usage.flush()
+        services.audit.close()
+        services.db.dispose()
+
+
+class _WorkerHeader:
+    """Adds x-jaju-worker: <pid> to every answer, so a test can see which worker served it."""
+
+    def __init__(self, app):
+        self.app = app
+        self.pid = str(os.getpid()).encode()
+
+    def __getattr__(self, name):
+        return getattr(self.app, name)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def tagged(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"x-jaju-worker", self.pid)]}
+            await send(message)
+
+        return await self.app(scope, receive, tagged)

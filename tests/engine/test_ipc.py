@@ -1,0 +1,187 @@
+"""The engine behind ZeroMQ: what a worker gets through `EngineClient` is what the engine gives in-process.
+
+The engine server runs on its own thread and event loop over the session's loaded engine (the real
+llama.cpp model and e5), the client on the test's loop, on a real unix socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+import pytest
+import zmq
+
+from jaju.compliance.watermark import GreenList, WatermarkHook
+from jaju.engine.base import ChatRequest, CompletionRequest, SamplingParams
+from jaju.engine.catalog import EMBEDDING_MODEL
+from jaju.engine.ipc.client import EngineClient, EngineConnection, RemoteE5Backend
+from jaju.engine.ipc.server import EngineServer
+from jaju.engine.ipc.wire import CHAT, dumps
+from jaju.errors import ApiError
+
+pytestmark = [pytest.mark.engine, pytest.mark.anyio]
+MODEL = "qwen2.5-coder-0.5b-instruct"
+QUESTION = "대한민국의 수도는 어디인가요?"
+
+
+@pytest.fixture(scope="module")
+def endpoint(services, tmp_path_factory):
+    """An EngineServer on its own thread and loop, over the session's loaded models."""
+    run = tmp_path_factory.mktemp("ipc")
+    ep = f"ipc://{run / 'engine.sock'}"
+    server = EngineServer(services.models, ep)
+    loop = asyncio.new_event_loop()
+    bound = threading.Event()
+
+    def run_loop():
+        asyncio.set_event_loop(loop)
+        server.bind()
+        bound.set()
+        try:
+            loop.run_until_complete(server.serve())
+        except asyncio.CancelledError:
+            pass
+        server.close()
+        loop.close()
+
+    thread = threading.Thread(target=run_loop, name="test-engine-server", daemon=True)
+    thread.start()
+    bound.wait(10)
+    yield ep
+    loop.call_soon_threadsafe(lambda: [t.cancel() for t in asyncio.all_tasks(loop)])
+    thread.join(10)
+
+
+@pytest.fixture
+async def conn(endpoint):
+    c = EngineConnection(endpoint)
+    yield c
+    await c.aclose()
+
+
+@pytest.fixture
+def local(services):
+    return services.models.loaded()[MODEL]
+
+
+@pytest.fixture
+def client(conn, local):
+    return EngineClient(conn, local.info)
+
+
+def ask(text: str = QUESTION, max_tokens: int = 24, hooks=None) -> ChatRequest:
+    return ChatRequest(model=MODEL, messages=[{"role": "user", "content": text}],
+                       sampling=SamplingParams(max_tokens=max_tokens, temperature=0, repetition_penalty=1.0),
+                       logits_hooks=list(hooks or []))
+
+
+async def collect(stream) -> tuple[str, object]:
+    text, last = "", None
+    async for d in stream:
+        text += d.text
+        last = d
+    return text, last
+
+
+async def wait_idle(scheduler) -> None:
+    for _ in range(250):  # the engine thread frees a cancelled slot before its next decode step
+        if scheduler.active == 0 and scheduler.queue_depth == 0:
+            return
+        await asyncio.sleep(0.02)
+
+
+async def test_chat_through_the_engine_process_matches_in_process(client, local):
+    remote_text, remote_last = await collect(client.chat(ask()))
+    local_text, local_last = await collect(local.chat(ask()))
+    assert "서울" in remote_text
+    assert remote_text == local_text
+    assert remote_last.finish_reason == local_last.finish_reason
+    assert remote_last.usage.completion_tokens == local_last.usage.completion_tokens > 0
+
+
+async def test_completion_and_token_counts_match(client, local):
+    req = CompletionRequest(model=MODEL, prompt="대한민국의 수도는", sampling=SamplingParams(max_tokens=8, temperature=0, repetition_penalty=1.0))
+    assert (await collect(client.complete(req)))[0] == (await collect(local.complete(req)))[0]
+    text = "주민등록번호는 개인정보입니다."
+    assert client.tokenize(text, special=False) == local.tokenize(text, special=False)
+    messages = [{"role": "user", "content": QUESTION}]
+    assert await client.count_tokens(MODEL, messages=messages) == await local.count_tokens(MODEL, messages=messages)
+    assert client.render_chat(ask()) == local.render_chat(ask())
+
+
+async def test_watermark_crosses_as_a_description(client, local):
+    hook = WatermarkHook(GreenList(b"k" * 32, 0.25), 4.0)
+    remote_text, _ = await collect(client.chat(ask("서울을 소개해 주세요.", 32, [hook])))
+    local_text, _ = await collect(local.chat(ask("서울을 소개해 주세요.", 32, [hook])))
+    plain_text, _ = await collect(local.chat(ask("서울을 소개해 주세요.", 32)))
+    assert remote_text == local_text  # rebuilt in the engine, it shifts the same logits
+    assert remote_text != plain_text  # and it did shift them
+
+
+async def test_a_hook_that_cannot_cross_is_refused_clearly(client):
+    with pytest.raises(ApiError) as e:
+        await collect(client.chat(ask(hooks=[lambda ids, logits: None])))
+    assert e.value.status == 500 and e.value.code == "logits_hook_not_portable"
+
+
+async def test_engine_errors_keep_their_status_and_code(client):
+    with pytest.raises(ApiError) as e:
+        await collect(client.chat(ask("가나다라 " * 3000)))
+    assert e.value.status == 400 and e.value.code == "context_length_exceeded"
+
+
+async def test_closing_the_stream_frees_the_slot(client, local):
+    stream = client.chat(ask("한국의 역사를 길게 설명해 주세요.", 400))
+    got = 0
+    async for _ in stream:
+        got += 1
+        if got == 3:
+            break
+    await stream.aclose()
+    await wait_idle(local.scheduler)
+    assert local.scheduler.active == 0
+    assert len(local.scheduler._free_slots) == local.settings.parallel
+
+
+async def test_a_worker_that_vanishes_frees_its_slots(endpoint, local):
+    """A worker killed mid-stream sends no cancel; the engine notices on its next send and cancels."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.connect(endpoint)
+    sock.send(dumps((CHAT, 1, (ask("한국의 역사를 길게 설명해 주세요.", 400), []))))
+    assert sock.poll(60_000)  # generating: the first deltas arrived
+    sock.recv()
+    sock.close(linger=0)
+    ctx.term()
+    await wait_idle(local.scheduler)
+    assert local.scheduler.active == 0
+
+
+async def test_embeddings_come_from_the_one_e5_in_the_engine(conn, services):
+    e5 = services.models.loaded()[EMBEDDING_MODEL]
+    remote = RemoteE5Backend(conn, e5.info)
+    texts = ["서울은 대한민국의 수도입니다.", "부산은 항구 도시입니다."]
+    got = await remote.embed(EMBEDDING_MODEL, texts, "passage")
+    want = await e5.embed(EMBEDDING_MODEL, texts, "passage")
+    assert np.allclose(got.vectors, want.vectors) and got.prompt_tokens == want.prompt_tokens
+    # the knowledge bases' embedder talks to the raw engine object, synchronously
+    q = await asyncio.to_thread(remote.engine.query, ["수도"])
+    assert np.allclose(q, e5.engine.query(["수도"]))
+    assert remote.engine.dim == e5.engine.dim
+
+
+async def test_no_engine_means_503_at_once(tmp_path, local):
+    conn = EngineConnection(f"ipc://{tmp_path / 'nobody.sock'}")
+    client = EngineClient(conn, local.info)
+    try:
+        with pytest.raises(ApiError) as e:
+            await collect(client.chat(ask()))
+        assert e.value.status == 503 and e.value.code == "engine_unavailable"
+        with pytest.raises(ApiError) as e:
+            client.tokenize("서울", special=False)
+        assert e.value.code == "engine_unavailable"
+        assert not await client.healthy()
+    finally:
+        await conn.aclose()
