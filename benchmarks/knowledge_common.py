@@ -42,7 +42,7 @@ class CorpusChunk:
 def build_chunks(analyzer: KoreanAnalyzer, embedder: E5Embedder, settings: KnowledgeSettings
                  ) -> tuple[dict[str, ParsedDocument], list[CorpusChunk]]:
     chunker = Chunker(analyzer, embedder.token_count, settings.chunk_tokens, settings.overlap_tokens,
-                      settings.structure)
+                      settings.structure, settings.block_tokens)
     docs, chunks = {}, []
     for rel in corpus_files():
         doc = parse_document(Path(rel).name, (corpus_root() / rel).read_bytes())

@@ -1,6 +1,6 @@
 """Retrieval quality: recall@1/5/10 and MRR for each retriever, on each question set.
 
-    python -m benchmarks.knowledge_eval [--chunk-tokens 120 --overlap-tokens 24] [--no-structure]
+    python -m benchmarks.knowledge_eval [--chunk-tokens 120 --overlap-tokens 24 --block-tokens 200] [--no-structure]
                                         [--rerank] [--sets kb_eval kb_eval_paraphrase] [--show-misses]
 
 Sets (tests/data): kb_eval.jsonl (169 questions, the tuning set: settings were chosen on it) and
@@ -70,13 +70,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chunk-tokens", type=int, default=KnowledgeSettings().chunk_tokens)
     parser.add_argument("--overlap-tokens", type=int, default=KnowledgeSettings().overlap_tokens)
+    parser.add_argument("--block-tokens", type=int, default=KnowledgeSettings().block_tokens)
     parser.add_argument("--no-structure", action="store_true", help="sentence windows only (the old chunker)")
     parser.add_argument("--rerank", action="store_true", help="add hybrid + e5 rerank of the top 20")
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
     parser.add_argument("--show-misses", action="store_true")
     args = parser.parse_args()
     settings = KnowledgeSettings(chunk_tokens=args.chunk_tokens, overlap_tokens=args.overlap_tokens,
-                                 structure=not args.no_structure)
+                                 block_tokens=args.block_tokens, structure=not args.no_structure)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         analyzer = KoreanAnalyzer()
@@ -132,7 +133,8 @@ def main() -> None:
     tokens = sorted(c.chunk.tokens for c in chunks)
     print(f"corpus: {len(docs)} files, {sum(len(d.text) for d in docs.values())} characters, {len(chunks)} chunks "
           f"(chunk_tokens={settings.chunk_tokens}, overlap_tokens={settings.overlap_tokens}, "
-          f"structure={settings.structure}; median {tokens[len(tokens) // 2]} tokens a chunk); "
+          f"structure={settings.structure}, block_tokens={settings.block_tokens}; "
+          f"median {tokens[len(tokens) // 2]} tokens a chunk); "
           f"passage embedding {t_embed:.1f} s (0 if cached)")
     for name in args.sets:
         questions = [json.loads(line) for line in (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()

@@ -154,3 +154,10 @@ def test_structure_off_is_the_sentence_window_chunker(analyzer):
     assert any(b.start < a.end for a, b in zip(windows, windows[1:]))  # windows overlap
     structured = Chunker(analyzer, approx_tokens, 60, 10).chunk(doc)
     assert all(b.start >= a.end for a, b in zip(structured, structured[1:]))  # blocks do not
+
+
+def test_numbered_blocks_have_their_own_budget(analyzer):
+    doc = parse_document("헌법.txt", STATUTE.encode())
+    chunks = Chunker(analyzer, approx_tokens, 60, 10, block_tokens=400).chunk(doc)
+    art53 = next(c for c in chunks if "제53조" in c.text)
+    assert "⑦법률은 특별한 규정이 없는 한" in art53.text and 60 < art53.tokens <= 400  # whole, over 60

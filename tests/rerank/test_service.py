@@ -89,8 +89,8 @@ def test_remote_rerank_sends_the_rerank_shape_and_reads_the_reply():
         sent.append((url, body))
         return VLLM_REPLY
 
-    result = asyncio.run(remote_rerank(post_json, "http://10.0.0.5:8000/v1/", "bge-m3-rerank", "BAAI/bge-reranker-v2-m3",
-                                       QUERY, DOCUMENTS[:2], 2, "vllm-kr"))
+    result = asyncio.run(remote_rerank(post_json, "http://10.0.0.5:8000/v1/", "bge-m3-rerank",
+                                       "BAAI/bge-reranker-v2-m3", QUERY, DOCUMENTS[:2], 2, "vllm-kr"))
     assert sent == [("http://10.0.0.5:8000/v1/rerank", {"model": "BAAI/bge-reranker-v2-m3", "query": QUERY,
                                                          "documents": DOCUMENTS[:2], "top_n": 2})]
     assert result.model == "bge-m3-rerank" and result.scorer == "remote:vllm-kr" and result.tokens == 57

@@ -48,10 +48,12 @@ Piece = tuple[int, int, int, tuple[str, ...]]  # start, end, tokens, headings ca
 
 
 class Chunker:
-    """Chunks of at most `max_tokens`; sentence windows repeat `overlap_tokens` between them."""
+    """Sentence windows of at most `max_tokens` overlapping by `overlap_tokens`; numbered blocks packed
+    up to `block_tokens` (defaults to `max_tokens`), without overlap since their boundaries are real."""
 
     def __init__(self, splitter: SentenceSplitter, count_tokens: Callable[[str], int] = approx_tokens,
-                 max_tokens: int = 120, overlap_tokens: int = 24, structure: bool = True):
+                 max_tokens: int = 120, overlap_tokens: int = 24, structure: bool = True,
+                 block_tokens: int | None = None):
         if not 0 <= overlap_tokens < max_tokens:
             raise ValueError("overlap_tokens must be at least 0 and smaller than max_tokens")
         self._splitter = splitter
@@ -59,6 +61,7 @@ class Chunker:
         self.max_tokens = max_tokens
         self.overlap_tokens = overlap_tokens
         self.structure = structure
+        self.block_tokens = block_tokens or max_tokens
 
     def chunk(self, doc: ParsedDocument) -> list[Chunk]:
         chunks: list[Chunk] = []
@@ -93,13 +96,13 @@ class Chunker:
 
         for block in blocks:
             tokens = self._count(text[block.start:block.end])
-            if tokens > self.max_tokens:
+            if tokens > self.block_tokens:
                 if group:
                     yield flush()
                     group, total = [], 0
                 yield from self._split(text, block, carried if lead is None or block.start != lead[0] else lead[1])
                 continue
-            if group and total + tokens > self.max_tokens:
+            if group and total + tokens > self.block_tokens:
                 yield flush()
                 group, total = [], 0
             group.append(block)
@@ -114,7 +117,7 @@ class Chunker:
             return
         inner = carried + (lead_line(text, block),)
         lead = Block(block.level, block.start, block.body_end)
-        if self._count(text[lead.start:lead.end]) > self.max_tokens:
+        if self._count(text[lead.start:lead.end]) > self.block_tokens:
             yield from ((s, e, t, carried) for s, e, t in self._sentences(text, lead.start, lead.end))
             yield from self._pack_blocks(text, block.children, inner)
         else:

@@ -17,8 +17,11 @@ class KnowledgeSettings(BaseModel):
     # 120/24 won on tests/data/kb_eval.jsonl against 200/40 (hybrid R@1 0.811 vs 0.775); see docs/benchmarks.md.
     chunk_tokens: int = Field(120, ge=32, le=480)  # e5 reads at most 512 tokens, context included
     overlap_tokens: int = Field(24, ge=0, le=240)
-    # Chunks follow 조/항/호 and list structure where the text has it (see jaju.knowledge.structure).
+    # Chunks follow 조/항/호 and list structure where the text has it (see jaju.knowledge.structure);
+    # numbered blocks are packed up to block_tokens. Chosen on tests/data/kb_eval.jsonl only (hybrid R@1:
+    # blocks 200 with 120/24 windows 0.828, everything 200 0.822, 120 0.805, 80 0.775); docs/benchmarks.md.
     structure: bool = True
+    block_tokens: int = Field(200, ge=32, le=480)
     top_k: int = Field(5, ge=1, le=100)
     candidates: int = Field(50, ge=1, le=1000)  # depth of each list fused by RRF
     rerank_candidates: int = Field(20, ge=1, le=200)  # fused hits a reranker (when one is wired) reorders

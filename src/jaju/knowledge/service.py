@@ -94,7 +94,7 @@ class KnowledgeService:
         self.privacy = privacy
         self.terms = KiwiTerms(analyzer)
         chunker = Chunker(analyzer, embedder.token_count, self.settings.chunk_tokens, self.settings.overlap_tokens,
-                          self.settings.structure)
+                          self.settings.structure, self.settings.block_tokens)
         self.ingestor = Ingestor(chunker, self.terms, embedder, self.settings.max_file_bytes)
         self.seal = DocumentSeal(cipher, privacy.vault.subject_digest if privacy is not None else None)
         self.loader = IndexLoader(db, self.seal, embedder.dim)
@@ -114,6 +114,7 @@ class KnowledgeService:
                            config={"chunk_tokens": self.settings.chunk_tokens,
                                    "overlap_tokens": self.settings.overlap_tokens,
                                    "structure": self.settings.structure,
+                                   "block_tokens": self.settings.block_tokens,
                                    "embedding_model": self.embedder.model_id, "terms": self.terms.name},
                            version=0)
         try:
