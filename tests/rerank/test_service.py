@@ -61,8 +61,8 @@ def test_rank_is_stable_on_ties():
 def test_a_model_served_remotely_goes_to_the_remote_path(rerank_service):
     asked = []
 
-    async def remote(model, query, documents, top_n):
-        asked.append(model)
+    async def remote(tenant_id, model, query, documents, top_n):
+        asked.append((tenant_id, model))
         if model != "bge-reranker-v2-m3":
             return None
         return RerankResult(model, "remote:vllm-kr", rank([0.1, 0.9], top_n), 12, backend="vllm-kr")
@@ -71,7 +71,8 @@ def test_a_model_served_remotely_goes_to_the_remote_path(rerank_service):
     result = asyncio.run(service.rerank("t_seoul", "bge-reranker-v2-m3", QUERY, ["가", "나"]))
     assert result.scorer == "remote:vllm-kr" and [r.index for r in result.results] == [1, 0]
     local = asyncio.run(service.rerank("t_seoul", MODEL, QUERY, DOCUMENTS))
-    assert local.scorer == "e5-cosine" and asked == ["bge-reranker-v2-m3"]  # local models never go remote
+    assert local.scorer == "e5-cosine"
+    assert asked == [("t_seoul", "bge-reranker-v2-m3")]  # local models never go remote
 
 
 # vLLM's /v1/rerank reply, as its documentation shows it (results best first, document echoed).
@@ -102,3 +103,69 @@ def test_remote_rerank_sends_the_rerank_shape_and_reads_the_reply():
 def test_a_malformed_remote_reply_is_502(reply):
     with pytest.raises(UpstreamFailed):
         parse_rerank(reply, 2, None)
+
+
+class Transfers:
+    """KR tenant; transfers to EU are recorded for t_eu_ok only."""
+
+    def home(self, tenant_id):
+        return "KR"
+
+    def allowed_jurisdictions(self, tenant_id):
+        return {"KR", "EU"} if tenant_id == "t_eu_ok" else {"KR"}
+
+    def basis(self, tenant_id, to):
+        return None
+
+
+class Audit:
+    def __init__(self):
+        self.events = []
+
+    def append(self, event):
+        self.events.append(event)
+
+
+class RerankBackend:
+    """A remote engine's identity as the router sees it (name, jurisdiction, models)."""
+
+    def __init__(self, name, jurisdiction, fail=False):
+        from jaju.engine.base import ModelInfo
+
+        self.name, self.jurisdiction, self.fail = name, jurisdiction, fail
+        self.base_url = f"http://{name}:8000/v1"
+        self._models = [ModelInfo("bge-reranker-v2-m3", name, jurisdiction, kind="rerank")]
+        self.calls = 0
+
+    def models(self):
+        return self._models
+
+    def remote_name(self, model):
+        return "BAAI/bge-reranker-v2-m3"
+
+    async def post_json(self, url, body):
+        self.calls += 1
+        if self.fail:
+            from jaju.errors import Unavailable
+
+            raise Unavailable(f"backend {self.name} is down", "backend_unavailable")
+        return VLLM_REPLY
+
+
+def test_remote_rerank_goes_only_where_the_tenant_data_may_go(rerank_service):
+    from jaju.errors import Unavailable
+    from jaju.rerank.remote import routed_remote
+    from jaju.sovereignty.router import ResidencyRouter
+
+    kr_down, eu = RerankBackend("vllm-kr", "KR", fail=True), RerankBackend("vllm-eu", "EU")
+    audit = Audit()
+    router = ResidencyRouter([kr_down, eu], Transfers(), audit)
+    service = RerankService(rerank_service.scorers, routed_remote(router, lambda b: b.post_json))
+    with pytest.raises(Unavailable):  # home is down and EU has no basis: fail closed, EU never called
+        asyncio.run(service.rerank("t_kr", "bge-reranker-v2-m3", QUERY, DOCUMENTS[:2]))
+    assert eu.calls == 0 and kr_down.calls == 1
+    result = asyncio.run(service.rerank("t_eu_ok", "bge-reranker-v2-m3", QUERY, DOCUMENTS[:2]))
+    assert result.scorer == "remote:vllm-eu" and eu.calls == 1
+    assert [e.action for e in audit.events] == ["transfer.allowed"]
+    local = asyncio.run(service.rerank("t_kr", MODEL, QUERY, DOCUMENTS))  # not served remotely: local e5
+    assert local.scorer == "e5-cosine"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from jaju.errors import UpstreamFailed
-from jaju.rerank.service import Ranked, RerankResult
+from jaju.errors import ServiceError, UpstreamFailed
+from jaju.rerank.service import Ranked, RemoteRerank, RerankResult
 
 PostJson = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -45,3 +45,31 @@ async def remote_rerank(post_json: PostJson, base_url: str, model: str, remote_m
     data = await post_json(base_url.rstrip("/") + "/rerank", rerank_body(remote_model, query, documents, top_n))
     ranked, tokens = parse_rerank(data, len(documents), top_n)
     return RerankResult(model, f"remote:{backend}", ranked, tokens, backend=backend)
+
+
+def routed_remote(router, post_json_of: Callable[[Any], PostJson]) -> RemoteRerank:
+    """A RemoteRerank over the residency router: permitted backends only, home first, fail closed.
+
+    `router` is the ResidencyRouter; `post_json_of(backend)` gives that backend's JSON poster (its egress
+    guard, key and circuit breaker). A model no backend serves answers None (the local scorers decide);
+    one served only where the tenant's data may not go raises the router's 503. A backend that fails
+    with 5xx hands over to the next permitted one; cross-border use is audited by the router.
+    """
+    async def remote(tenant_id: str, model: str, query: str, documents: list[str],
+                     top_n: int | None) -> RerankResult | None:
+        if not router.serving(model):
+            return None
+        last: ServiceError | None = None
+        for backend in router.pick(model, tenant_id):
+            try:
+                result = await remote_rerank(post_json_of(backend), backend.base_url, model,
+                                             backend.remote_name(model), query, documents, top_n, backend.name)
+            except ServiceError as e:
+                if e.status < 500:
+                    raise
+                last = e
+                continue
+            router.record_use(backend, model, tenant_id)
+            return result
+        raise last  # pick() returned at least one backend, so every one failed
+    return remote

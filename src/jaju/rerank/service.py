@@ -35,8 +35,9 @@ class RerankResult:
     extra: dict = field(default_factory=dict)
 
 
-# (model, query, documents, top_n) -> result, or None when no remote backend serves the model.
-RemoteRerank = Callable[[str, str, list[str], int | None], Awaitable[RerankResult | None]]
+# (tenant_id, model, query, documents, top_n) -> result, or None when no backend the tenant may use
+# serves the model remotely. The tenant is there for residency: the callable picks the backend.
+RemoteRerank = Callable[[str, str, str, list[str], int | None], Awaitable[RerankResult | None]]
 
 
 def rank(scores: list[float], top_n: int | None) -> list[Ranked]:
@@ -80,10 +81,9 @@ class RerankService:
     async def rerank(self, tenant_id: str, model: str, query: str, documents: list[str],
                      top_n: int | None = None) -> RerankResult:
         """Rank documents for the tenant: a remote engine's /rerank when one serves `model`, else a local scorer."""
-        del tenant_id  # scoring does not depend on the tenant; residency does, in `remote`
         self.check(query, documents, top_n)
         if model not in self.scorers and self.remote is not None:
-            result = await self.remote(model, query, documents, top_n)
+            result = await self.remote(tenant_id, model, query, documents, top_n)
             if result is not None:
                 return result
         return await asyncio.to_thread(self.score_local, model, query, documents, top_n)
