@@ -22,6 +22,18 @@ from jaju.privacy.factory import build_analyzer
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "pii_ko.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "pii_ko_holdout.jsonl"
+NAMES_DEV = ROOT / "tests" / "data" / "pii_names_dev.txt"
+NAMES_UNSEEN = ROOT / "tests" / "data" / "pii_names_unseen.txt"
+
+
+def load_names(path: Path) -> list[dict]:
+    """The ⟦name⟧-marked free-text sets (tests/data/pii_names.py), read without importing tests/."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pii_names", ROOT / "tests" / "data" / "pii_names.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.load(path)
 
 
 def presidio_predictor():
@@ -114,10 +126,13 @@ def main() -> None:
         except ImportError as e:
             print(f"{name}: not installed ({e}); pip install -e '.[bench]'", file=sys.stderr)
 
-    for label, path in (("labelled set (tuned on)", DATA), ("held-out set (never tuned on)", HOLDOUT)):
+    sets = [("labelled set (tuned on)", DATA, load_jsonl), ("held-out set (never tuned on)", HOLDOUT, load_jsonl),
+            ("names in free text, dev (tuned on)", NAMES_DEV, load_names),
+            ("names in free text, unseen (never tuned on)", NAMES_UNSEEN, load_names)]
+    for label, path, loader in sets:
         if not path.exists():
             continue
-        rows = load_jsonl(path)
+        rows = loader(path)
         texts = [r["text"] for r in rows]
         print(f"\n== {label}: {path.name}, {len(rows)} sentences, {sum(len(r['spans']) for r in rows)} gold spans, "
               f"{sum(len(t.encode()) for t in texts) / 1024:.1f} KiB")

@@ -83,7 +83,7 @@ class PersonRecognizer:
         self._intro = re.compile(rf"(?:^|(?<=[\n.!?])[ \t]*|저는[ \t]|제 이름은[ \t])(?P<v>{_SN}[가-힣]{{1,2}})"
                                  rf"(?:입니다|이에요|예요|이라고|라고)")
         # "참석자: 한가람, 원빈우, 홍길동": names listed after a label.
-        self._listed = re.compile(rf"[ \t]*[,/·ㆍ・.][ \t]*\n?[ \t]*(?P<v>{_SN}[가-힣]{{1,2}})(?![가-힣]|[ \t]*[:：])")
+        self._listed = re.compile(rf"[ \t]*[,/·ㆍ\u119e・.][ \t]*\n?[ \t]*(?P<v>{_SN}[가-힣]{{1,2}})(?![가-힣]|[ \t]*[:：])")
         # Candidates for Kiwi: a whole word that is surname + two name syllables, bare or with a particle.
         # Two-syllable names (김구) are only taken with a title or label: bare, they are mostly nouns.
         self._candidate = re.compile(rf"(?<![가-힣])(?P<v>{_SN}{_G}{{2}})(?:{_PARTICLES})?(?![가-힣])")

@@ -88,6 +88,8 @@ class PersonCues:
         self.kakao = re.compile(r"(?m)^\[(?P<v>[^\[\]\n]{1,24})\][ \t]*\[(?:오전|오후|AM|PM)[ \t]*\d")
         self.transliterated = re.compile(rf"(?<![가-힣])(?P<v>(?:{_alt(TRANSLITERATED)})(?:[ \t][가-힣]{{1,5}}){{0,2}})"
                                          rf"[ \t](?:{_alt(FOREIGN_TITLES)})(?:(?![가-힣])|(?=[은는이가의와과도께에]))")
+        # 김상철․박영호․이민정 (a list joined by middle dots, maybe broken over lines): official documents.
+        self.dotted = re.compile(rf"(?<![가-힣])[가-힣]{{2,4}}(?:[ \t]*(?:[.·ㆍ\u119e・]|[ \t]*\n)[ \t]*[가-힣]{{2,4}}(?![가-힣])){{2,}}")
         # 하은비 드림 / 윤서진 올림 (a signature).
         self.sign_off = re.compile(rf"(?<![가-힣])(?P<v>(?:{sn}){h}{{1,2}})[ \t]*(?:{_alt(SIGN_OFF)})(?![가-힣])")
         first = "|".join(FIRST_NAMES)
@@ -158,6 +160,14 @@ class PersonCues:
         transcript = len(speakers) >= 2
         for m in speakers:
             yield (*m.span("v"), 0.75 if transcript else 0.7, not transcript)
+        for m in self.dotted.finditer(text):
+            words = [(w.start() + m.start(), w.end() + m.start(), w.group()) for w in re.finditer(r"[가-힣]+", m.group())]
+            names = [(a, b) for a, b, w in words if self._full_like(w)]
+            if "\n" in m.group() and not re.search(r"[.·ㆍ\u119e・]", m.group()):
+                continue  # plain lines of words, not a list
+            if len(names) >= 3 and len(names) * 3 >= len(words) * 2:
+                for a, b in names:
+                    yield a, b, 0.8, False
         for m in self.transliterated.finditer(text):
             yield (*m.span("v"), 0.9, False)  # above Kiwi's 마리아 alone, so the whole name wins
         for m in self.sign_off.finditer(text):
