@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -85,9 +86,10 @@ async def collect(stream) -> tuple[str, object]:
     return text, last
 
 
-async def wait_idle(scheduler) -> None:
-    for _ in range(250):  # the engine thread frees a cancelled slot before its next decode step
-        if scheduler.active == 0 and scheduler.queue_depth == 0:
+async def wait_idle(scheduler, slots: int) -> None:
+    deadline = time.monotonic() + 60  # one decode step, but this machine may be busy
+    while time.monotonic() < deadline:  # the engine thread frees a cancelled slot before its next step
+        if scheduler.active == 0 and scheduler.queue_depth == 0 and len(scheduler._free_slots) == slots:
             return
         await asyncio.sleep(0.02)
 
@@ -140,9 +142,9 @@ async def test_closing_the_stream_frees_the_slot(client, local):
         if got == 3:
             break
     await stream.aclose()
-    await wait_idle(local.scheduler)
+    await wait_idle(local.scheduler, local.settings.parallel)
     assert local.scheduler.active == 0
-    assert len(local.scheduler._free_slots) == local.settings.parallel
+    assert len(local.scheduler._free_slots) == local.settings.parallel  # every slot free again
 
 
 async def test_a_worker_that_vanishes_frees_its_slots(endpoint, local):
@@ -155,8 +157,9 @@ async def test_a_worker_that_vanishes_frees_its_slots(endpoint, local):
     sock.recv()
     sock.close(linger=0)
     ctx.term()
-    await wait_idle(local.scheduler)
+    await wait_idle(local.scheduler, local.settings.parallel)
     assert local.scheduler.active == 0
+    assert len(local.scheduler._free_slots) == local.settings.parallel
 
 
 async def test_embeddings_come_from_the_one_e5_in_the_engine(conn, services):
