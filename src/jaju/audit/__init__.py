@@ -1,6 +1,7 @@
-"""The tamper-evident audit trail: hash chain, signed checkpoints, verification and export."""
+"""The tamper-evident audit trail: hash chain, signed group commits, witness, verification and export."""
 
+from jaju.audit.errors import AuditTailUnsigned, AuditUnavailable
 from jaju.audit.events import Event
 from jaju.audit.log import AuditLog
 
-__all__ = ["AuditLog", "Event"]
+__all__ = ["AuditLog", "AuditTailUnsigned", "AuditUnavailable", "Event"]
