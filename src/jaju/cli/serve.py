@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import click
-import uvicorn
 
-from jaju.tenancy.principal import SCOPES
-from jaju.app import create_app
 from jaju.cli.context import CliContext, friendly, pass_ctx
+from jaju.engine.ipc.supervisor import Supervisor
+from jaju.tenancy.principal import SCOPES
 from jaju.services import Services
 from jaju.tenancy.tenants import TenantError
 
