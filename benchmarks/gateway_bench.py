@@ -1,0 +1,252 @@
+"""What a gateway adds: direct upstream vs LiteLLM proxy vs `jaju serve`, one run, the same fast upstream.
+
+Three targets, each a separate process, in front of ONE canned OpenAI-compatible upstream
+(benchmarks/gateway_upstream.py); load comes from benchmarks/gateway_load.py in yet another process.
+Non-streaming chat, a 600-character Korean prompt. Per round and target: p50 at concurrency 1,
+requests/s at 16, errors at 64; targets rotate order each round; medians over rounds are reported.
+
+  direct   the upstream itself
+  litellm  LiteLLM proxy 1.80.17 in a venv of its own (benchmarks/requirements-litellm.txt: its pins conflict
+           with jaju's), found at --litellm, $LITELLM_BIN, ~/.cache/jaju-bench/litellm/bin/litellm or on PATH;
+           set up as its production guide says: master
+           key, no database, no spend or error logs, `set_verbose: false`, LITELLM_LOG=ERROR
+  jaju     `jaju serve` with a remote backend on the upstream and the default policy: API key auth, tenant
+           policy, PII scan, residency routing, signed label, audit trail (SQLite store). Rate limiting is
+           off (`JAJU_LIMITS__REQUESTS_PER_MINUTE=0`) so that the load is not refused.
+
+    python benchmarks/gateway_bench.py [--rounds 3] [--seconds 5] [--profile] [--skip-litellm]
+
+`--profile` runs py-spy (`pip install 'py-spy==0.4.3'`) on the jaju server during one extra c=16 phase
+after the rounds (so sampling does not touch the reported numbers) and writes benchmarks/out/:
+jaju-c16.collapsed (open in speedscope.app), jaju-c16-top.txt (the top frames by self and total time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # benchmarks are scripts; reuse the test helpers for ports and the model file
+
+from benchmarks.gateway_load import PROMPT  # noqa: E402
+from benchmarks.gateway_profile import summarise  # noqa: E402
+from benchmarks.gateway_upstream import ANSWER  # noqa: E402
+from tests.support import free_port, link_models  # noqa: E402
+
+from jaju.engine.catalog import QWEN, assemble  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+LITELLM_KEY = "sk-bench-" + "0" * 24
+
+
+def wait_ready(url: str, proc: subprocess.Popen, log: Path, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"{url} exited early; see {log}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    sys.exit(f"{url} did not become ready; see {log}")
+
+
+def spawn(cmd: list[str], log: Path, env: dict | None = None) -> subprocess.Popen:
+    with open(log, "wb") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+
+
+def start_upstream(tmp: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = spawn([sys.executable, str(HERE / "gateway_upstream.py"), "--port", str(port)], tmp / "upstream.log")
+    wait_ready(f"http://127.0.0.1:{port}/health", proc, tmp / "upstream.log", 30)
+    return proc, f"http://127.0.0.1:{port}/v1"
+
+
+def litellm_binary(given: str | None) -> str:
+    venv = Path.home() / ".cache" / "jaju-bench" / "litellm" / "bin" / "litellm"
+    for candidate in (given, os.environ.get("LITELLM_BIN"), str(venv) if venv.exists() else None,
+                      shutil.which("litellm")):
+        if candidate:
+            return candidate
+    sys.exit("LiteLLM is not installed. Put it in its own venv: python -m venv ~/.cache/jaju-bench/litellm && "
+             "~/.cache/jaju-bench/litellm/bin/pip install -r benchmarks/requirements-litellm.txt")
+
+
+def start_litellm(tmp: Path, upstream: str, binary: str) -> tuple[subprocess.Popen, str, str]:
+    config = tmp / "litellm.yaml"
+    config.write_text(f"""model_list:
+  - model_name: bench
+    litellm_params:
+      model: openai/bench
+      api_base: {upstream}
+      api_key: none
+general_settings:
+  master_key: {LITELLM_KEY}
+  disable_spend_logs: true
+  disable_error_logs: true
+litellm_settings:
+  set_verbose: false
+  json_logs: true
+  request_timeout: 60
+""", encoding="utf-8")
+    port = free_port()
+    env = {"LITELLM_LOG": "ERROR", "LITELLM_MODE": "PRODUCTION", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    proc = spawn([binary, "--config", str(config), "--port", str(port), "--host", "127.0.0.1", "--num_workers", "1"],
+                 tmp / "litellm.log", env)
+    wait_ready(f"http://127.0.0.1:{port}/health/liveliness", proc, tmp / "litellm.log")
+    return proc, f"http://127.0.0.1:{port}/v1", LITELLM_KEY
+
+
+def start_jaju(tmp: Path, upstream: str, workers: int | None, src: str | None) -> tuple[subprocess.Popen, str, str]:
+    data = tmp / "jaju"
+    link_models(data, assemble(QWEN, Path.home() / ".cache" / "jaju-test"))
+    (data / "jaju.toml").write_text(f"""jurisdiction = "KR"
+
+[[jurisdictions.KR.backends]]
+name = "kr-upstream"
+url = "{upstream}"
+models = ["bench"]
+""", encoding="utf-8")
+    port = free_port()
+    env = {"JAJU_DATA_DIR": str(data), "JAJU_CONFIG": str(data / "jaju.toml"), "JAJU_ENGINE__THREADS": "1",
+           "JAJU_LIMITS__REQUESTS_PER_MINUTE": "0", "PYTHONUNBUFFERED": "1"}
+    log = tmp / "jaju.log"
+    if src:  # another checkout of jaju (e.g. `git archive` of a commit, to measure before and after)
+        env["PYTHONPATH"] = str(Path(src) / "src")
+    cmd = [sys.executable, "-m", "jaju", "serve", "--port", str(port)]
+    proc = spawn(cmd + (["--workers", str(workers)] if workers else []), log, env)
+    wait_ready(f"http://127.0.0.1:{port}/readyz", proc, log)
+    key = next(line.split("=", 1)[1].strip() for line in log.read_text().splitlines() if "OPENAI_API_KEY=" in line)
+    return proc, f"http://127.0.0.1:{port}/v1", key
+
+
+def check(name: str, url: str, key: str, tmp: Path) -> None:
+    """One request, no clock: the first one may load lazily-built parts (Kiwi, caches)."""
+    body = {"model": "bench", "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 64}
+    r = httpx.post(url + "/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=180)
+    if r.status_code != 200 or r.json()["choices"][0]["message"]["content"] != ANSWER:
+        sys.exit(f"{name} does not answer as expected: HTTP {r.status_code} {r.text[:300]} (logs in {tmp})")
+
+
+def load(url: str, key: str, concurrency: int, seconds: float, warmup: float) -> dict:
+    r = subprocess.run([sys.executable, str(HERE / "gateway_load.py"), "--url", url, "--key", key, "--concurrency",
+                        str(concurrency), "--seconds", str(seconds), "--warmup", str(warmup)],
+                       capture_output=True, text=True, timeout=seconds + warmup + 120)
+    if r.returncode != 0:
+        sys.exit(f"load generator failed: {r.stderr[-2000:]}")
+    return json.loads(r.stdout)
+
+
+def profile(pid: int, url: str, key: str, seconds: float) -> dict:
+    """py-spy on the jaju server while c=16 load runs; returns the summary's top frames."""
+    binary = shutil.which("py-spy") or sys.exit("py-spy is not installed: pip install 'py-spy==0.4.3'")
+    OUT.mkdir(exist_ok=True)
+    raw = OUT / "jaju-c16.collapsed"
+    spy = subprocess.Popen([binary, "record", "--pid", str(pid), "--duration", str(int(seconds) + 1), "--rate", "200",
+                            "--format", "raw", "--function", "--nonblocking", "--subprocesses", "--output", str(raw)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1.0)  # py-spy attaches
+    phase = load(url, key, 16, seconds, 0.5)
+    _, err = spy.communicate(timeout=120)
+    if spy.returncode != 0 or not raw.exists():
+        sys.exit(f"py-spy failed: {err.decode(errors='replace')[-1000:]}")
+    top = summarise(raw, 15)
+    (OUT / "jaju-c16-top.txt").write_text(top["text"], encoding="utf-8")
+    return {"load": phase, "samples": top["samples"], "self": top["self"], "total": top["total"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=5.0, help="measured seconds per phase")
+    ap.add_argument("--warmup", type=float, default=1.0, help="uncounted seconds before each phase")
+    ap.add_argument("--profile", action="store_true", help="py-spy the jaju server in an extra c=16 phase")
+    ap.add_argument("--skip-litellm", action="store_true")
+    ap.add_argument("--litellm", help="path of the `litellm` executable")
+    ap.add_argument("--jaju-workers", type=int, help="API workers for `jaju serve --workers` (LiteLLM runs one)")
+    ap.add_argument("--jaju-src", help="run jaju from this checkout's src/ instead of the installed one")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="jaju-gateway-"))
+    procs: list[subprocess.Popen] = []
+    try:
+        up, upstream = start_upstream(tmp)
+        procs.append(up)
+        targets = {"direct": (upstream, "none")}
+        if not args.skip_litellm:
+            proc, url, key = start_litellm(tmp, upstream, litellm_binary(args.litellm))
+            procs.append(proc)
+            targets["litellm"] = (url, key)
+        jaju, url, key = start_jaju(tmp, upstream, args.jaju_workers, args.jaju_src)
+        procs.append(jaju)
+        targets["jaju"] = (url, key)
+        for name, (url, key) in targets.items():  # every target answers correctly before anything is timed
+            check(name, url, key, tmp)
+        rounds = []
+        names = list(targets)
+        for i in range(args.rounds):
+            order = names[i % len(names):] + names[:i % len(names)]
+            result = {}
+            for name in order:
+                url, key = targets[name]
+                result[name] = {f"c{c}": load(url, key, c, args.seconds, args.warmup) for c in (1, 16, 64)}
+            rounds.append(result)
+            print(json.dumps({"round": i + 1, **result}, ensure_ascii=False), file=sys.stderr)
+        report = summary(rounds, names)
+        report["setup"] = {"jaju_workers": args.jaju_workers, "jaju_src": args.jaju_src, "rounds": args.rounds, "seconds": args.seconds, "warmup": args.warmup,
+                           "cpus": os.cpu_count(), "load1": os.getloadavg()[0]}
+        if args.profile:
+            report["profile"] = profile(jaju.pid, *targets["jaju"], args.seconds)
+        OUT.mkdir(exist_ok=True)
+        (OUT / "gateway.json").write_text(json.dumps({"report": report, "rounds": rounds}, indent=2,
+                                                     ensure_ascii=False), encoding="utf-8")
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def summary(rounds: list[dict], names: list[str]) -> dict:
+    def med(name: str, phase: str, field: str) -> float:
+        return round(statistics.median(r[name][phase][field] for r in rounds), 3)
+
+    table = {}
+    direct_p50 = med("direct", "c1", "p50_ms")
+    for name in names:
+        table[name] = {"p50_ms_c1": med(name, "c1", "p50_ms"), "added_p50_ms_c1": round(med(name, "c1", "p50_ms")
+                                                                                         - direct_p50, 3),
+                       "req_per_s_c16": med(name, "c16", "req_per_s"), "req_per_s_c64": med(name, "c64", "req_per_s"),
+                       "errors_c64": sum(r[name]["c64"]["errors"] for r in rounds),
+                       "errors_all": sum(r[name][p]["errors"] for r in rounds for p in ("c1", "c16", "c64"))}
+    if "litellm" in table and "jaju" in table:
+        lite, jaju = table["litellm"], table["jaju"]
+        table["goals"] = {
+            "added_p50_vs_litellm": round(jaju["added_p50_ms_c1"] / lite["added_p50_ms_c1"], 2)
+            if lite["added_p50_ms_c1"] > 0 else None,
+            "req_per_s_c16_vs_litellm": round(jaju["req_per_s_c16"] / lite["req_per_s_c16"], 2)
+            if lite["req_per_s_c16"] else None,
+            "target": "added p50 <= 0.2x LiteLLM, req/s at c=16 >= 3x LiteLLM, 0 errors at c=64"}
+    return table
+
+
+if __name__ == "__main__":
+    main()

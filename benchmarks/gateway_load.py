@@ -1,0 +1,80 @@
+"""Load generator for gateway_bench.py, run as its own process so it does not share the gateway's event loop.
+
+Sends the same non-streaming chat request (a 600-character Korean prompt) from `--concurrency` workers,
+each on its own keep-alive connection, for `--seconds` (after `--warmup` seconds that are not counted),
+and prints one JSON line: latencies' p50/p90/p99, requests per second, errors and the first error seen.
+
+    python benchmarks/gateway_load.py --url http://127.0.0.1:8000/v1 --key sk-... --concurrency 16 --seconds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+
+import httpx
+
+# 600 characters of ordinary Korean administrative prose, no personal data: the PII scan runs in full and
+# finds nothing, so every gateway forwards the same bytes.
+_TEXT = ("다음은 지방자치단체의 디지털 행정 서비스 개선 계획에 관한 내부 검토 자료입니다. 올해 상반기에 접수된 민원 가운데 "
+         "온라인으로 처리된 비율은 지난해보다 높아졌지만, 고령층과 장애인의 이용률은 여전히 낮은 편입니다. 특히 복지 급여 "
+         "신청과 주민등록 관련 서류 발급은 절차가 복잡하여 창구 방문이 계속 필요하다는 의견이 많았습니다. 이에 따라 담당 "
+         "부서는 안내 문구를 쉬운 우리말로 바꾸고, 화면 글자 크기를 키우며, 음성 안내 기능을 추가하는 방안을 검토하고 있습니다. "
+         "또한 민원 처리 기간을 줄이기 위해 부서 간 자료 공유 절차를 정비하고, 반복되는 질문에는 자동 응답을 제공하되 "
+         "최종 판단은 반드시 공무원이 하도록 하는 원칙을 세웠습니다. 개인정보 보호를 위해 외부 서비스로 전송되는 자료는 "
+         "최소화하고, 모든 처리 기록은 감사 목적으로 보관합니다. 위 내용을 바탕으로 주민에게 배포할 안내문의 핵심 내용을 "
+         "세 문장으로 요약하고, 추가로 검토해야 할 위험 요소가 있다면 함께 제시해 주십시오. 예산 확보 일정과 시범 운영 "
+         "지역 선정 기준도 간단히 정리해 주시기 바랍니다. 마지막으로 주민 설명회에서 나올 수 있는 질문을 미리 생각해 주세요.")
+PROMPT = (_TEXT * 2)[:600]
+
+
+def _pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, round(q * (len(s) - 1)))] if s else float("nan")
+
+
+async def run(url: str, key: str, model: str, concurrency: int, seconds: float, warmup: float) -> dict:
+    body = json.dumps({"model": model, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 64,
+                       "temperature": 0}, ensure_ascii=False).encode()
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    latencies: list[float] = []
+    errors: list[str] = []
+    start = time.perf_counter()
+    counted_from, until = start + warmup, start + warmup + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        async def worker() -> None:
+            while (now := time.perf_counter()) < until:
+                try:
+                    r = await client.post(url + "/chat/completions", content=body, headers=headers)
+                    ok = r.status_code == 200 and r.json()["choices"][0]["message"]["content"]
+                    problem = None if ok else f"HTTP {r.status_code}: {r.text[:200]}"
+                except (httpx.HTTPError, ValueError, KeyError) as e:
+                    problem = f"{type(e).__name__}: {e}"
+                done = time.perf_counter()
+                if now < counted_from:
+                    continue
+                if problem:
+                    errors.append(problem)
+                else:
+                    latencies.append(done - now)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return {"concurrency": concurrency, "ok": len(latencies), "errors": len(errors),
+            "first_error": errors[0] if errors else None, "req_per_s": round(len(latencies) / seconds, 1),
+            "p50_ms": round(_pct(latencies, 0.5) * 1000, 3), "p90_ms": round(_pct(latencies, 0.9) * 1000, 3),
+            "p99_ms": round(_pct(latencies, 0.99) * 1000, 3)}
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url", required=True, help="base URL ending in /v1")
+    ap.add_argument("--key", default="none")
+    ap.add_argument("--model", default="bench")
+    ap.add_argument("--concurrency", type=int, default=1)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--warmup", type=float, default=1.0)
+    a = ap.parse_args()
+    print(json.dumps(asyncio.run(run(a.url, a.key, a.model, a.concurrency, a.seconds, a.warmup)), ensure_ascii=False))
