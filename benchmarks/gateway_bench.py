@@ -207,8 +207,9 @@ def main() -> None:
             rounds.append(result)
             print(json.dumps({"round": i + 1, **result}, ensure_ascii=False), file=sys.stderr)
         report = summary(rounds, names)
-        report["setup"] = {"jaju_workers": args.jaju_workers, "jaju_src": args.jaju_src, "rounds": args.rounds, "seconds": args.seconds, "warmup": args.warmup,
-                           "cpus": os.cpu_count(), "load1": os.getloadavg()[0]}
+        report["setup"] = {"jaju_workers": args.jaju_workers, "jaju_src": args.jaju_src, "rounds": args.rounds,
+                           "seconds": args.seconds, "warmup": args.warmup, "cpus": os.cpu_count(),
+                           "load1": os.getloadavg()[0]}
         if args.profile:
             report["profile"] = profile(jaju.pid, *targets["jaju"], args.seconds)
         OUT.mkdir(exist_ok=True)

@@ -43,8 +43,9 @@ def usage_chunk() -> bytes:
 
 
 DONE = b"data: [DONE]\n\n"
-TOOL_PIECES = [{"index": 0, "id": "call_w", "type": "function", "function": {"name": "get_weather", "arguments": ""}}], \
-    [{"index": 0, "function": {"arguments": "{\"city\": \"서울\"}"}}]
+TOOL_PIECES = ([{"index": 0, "id": "call_w", "type": "function",
+                 "function": {"name": "get_weather", "arguments": ""}}],
+               [{"index": 0, "function": {"arguments": "{\"city\": \"서울\"}"}}])
 
 
 def _head(content_type: str, length: int | None = None) -> bytes:
