@@ -91,7 +91,8 @@ def test_surrogate_name_is_fake_stable_and_keeps_particles_right() -> None:
     other = apply("surrogate", "PERSON", "이수아", ctx)
     assert other != fake and not has_final(other[-1])
     s = ctx.session
-    assert s.restore(f"{fake}님이 {other}에게 연락했고 {fake[0]} {fake[1:]}은 떠났다") == "홍길동님이 이수아에게 연락했고 홍길동은 떠났다"
+    assert s.restore(f"{fake}님이 {other}에게 연락했고 {fake[0]} {fake[1:]}은 떠났다, {fake[:2]} {fake[2]}") == \
+        "홍길동님이 이수아에게 연락했고 홍길동은 떠났다, 홍길동"
 
 
 def test_name_lists_are_filed_by_final_consonant() -> None:

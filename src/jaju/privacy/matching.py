@@ -35,8 +35,8 @@ def _surrogate_pattern(entity: str, token: str) -> str:
     if entity in _DIGITS_ONLY:
         digits = [c for c in token if c.isdigit()]
         return r"(?<!\d)" + r"[-. ]?".join(digits) + r"(?!\d)"
-    if entity == "PERSON" and re.fullmatch(r"[가-힣]{3}", token):
-        return re.escape(token[0]) + r" ?" + re.escape(token[1:])  # 김 민준
+    if entity == "PERSON" and re.fullmatch(r"[가-힣]{2,4}", token):
+        return " ?".join(token)  # 김 민준, 황은 영: models put spaces inside names
     if entity == "PERSON":
         return re.escape(token).replace(r"\ ", r"\s+")
     if entity == "EMAIL":

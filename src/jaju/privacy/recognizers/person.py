@@ -100,61 +100,26 @@ class PersonRecognizer:
     def analyze(self, scan: Scan) -> list[RecognizerResult]:
         out: list[RecognizerResult] = []
         text = scan.norm.text
+        strong, weak = [], []
+        for start, end, score, needs_kiwi in self._cues.find(text, scan.has_hangul, scan.has_alpha):
+            (weak if needs_kiwi else strong).append((start, end, score))
         if scan.has_hangul:
             out += self._by_pattern(text, self._titled, 0.85)
             out += self._by_pattern(text, self._labelled, 0.85)
             out += self._by_pattern(text, self._intro, 0.75)
             if self._korean is not None:
                 found = {(r.start, r.end) for r in out}
-                out += [r for r in self._by_kiwi(scan) if (r.start, r.end) not in found]
+                by_kiwi, proper = self._by_kiwi(scan, [(s, e) for s, e, _ in weak])
+                out += [r for r in by_kiwi if (r.start, r.end) not in found]
+                # Weak cues (은지 언니, 동희:) count only where Kiwi calls the word a proper noun.
+                out += [RecognizerResult(self.entity, s, e, score, self.name) for s, e, score in weak
+                        if (s, e) in proper or (s, e + 1) in proper]
         if scan.has_alpha:
             out += self._by_pattern(text, self._roman_titled, 0.85)
             out += self._by_pattern(text, self._roman_korean, 0.75)
             out += self._by_pattern(text, self._roman_labelled, 0.6)
-        out += self._by_cues(scan)
+        out += [RecognizerResult(self.entity, s, e, score, self.name) for s, e, score in strong]
         return out
-
-    def _by_cues(self, scan: Scan) -> list[RecognizerResult]:
-        """Names found by where they sit; weak cues only when Kiwi calls the word a proper noun."""
-        text = scan.norm.text
-        strong, weak = [], []
-        for start, end, score, needs_kiwi in self._cues.find(text, scan.has_hangul, scan.has_alpha):
-            (weak if needs_kiwi else strong).append((start, end, score))
-        out = [RecognizerResult(self.entity, s, e, score, self.name) for s, e, score in strong]
-        if weak and self._korean is not None:
-            confirmed = self._proper_nouns(text, [(s, e) for s, e, _ in weak])
-            out += [RecognizerResult(self.entity, s, e, score, self.name) for s, e, score in weak
-                    if (s, e) in confirmed]
-        return out
-
-    def _proper_nouns(self, text: str, spans: list[tuple[int, int]]) -> set[tuple[int, int]]:
-        """The spans Kiwi tags as a proper noun (alone, or with the affectionate 이), in one Kiwi call."""
-        assert self._korean is not None
-        windows: list[tuple[int, int]] = []
-        for s, e in sorted(spans):
-            lo = max(text.rfind(" ", 0, max(0, s - 1)), text.rfind("\n", 0, s)) + 1
-            hi_space = [i for i in (text.find(" ", e + 2), text.find("\n", e)) if i != -1]
-            hi = min(hi_space) if hi_space else len(text)
-            lo, hi = max(lo, s - 12), min(hi, e + 12)
-            if windows and lo <= windows[-1][1]:
-                windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
-            else:
-                windows.append((lo, hi))
-        joined, offsets, pos = [], [], 0
-        for lo, hi in windows:
-            offsets.append((pos, lo))
-            joined.append(text[lo:hi])
-            pos += hi - lo + 1
-        nnp: set[tuple[int, int]] = set()
-        w = 0
-        for mo in self._korean.morphemes("\n".join(joined)):
-            while w + 1 < len(offsets) and mo.start >= offsets[w + 1][0]:
-                w += 1
-            if mo.tag == "NNP":
-                start = mo.start - offsets[w][0] + offsets[w][1]
-                nnp.add((start, start + mo.length))
-        wanted = set(spans)
-        return {(s, e) for s, e in wanted if (s, e) in nnp or (s, e + 1) in nnp}
 
     def _by_pattern(self, text: str, rx: re.Pattern[str], score: float) -> list[RecognizerResult]:
         out = []
@@ -173,24 +138,33 @@ class PersonRecognizer:
                     pos = more.end()
         return out
 
-    def _by_kiwi(self, scan: Scan) -> list[RecognizerResult]:
-        """Run Kiwi only on short windows around candidate words, batched in one call."""
+    def _by_kiwi(self, scan: Scan, cue_spans: list[tuple[int, int]]) -> tuple[list[RecognizerResult], set[tuple[int, int]]]:
+        """One Kiwi call over short windows around candidate words and weak cues.
+
+        Returns the names Kiwi confirms among the candidates, and every proper-noun span it saw.
+        """
         text = scan.norm.text
-        windows: list[tuple[int, int]] = []
+        spans: list[tuple[int, int]] = []
         for m in self._candidate.finditer(text):
             # 주세요, 했습니다: verb endings share syllables with given names.
             if m.group("v") in NOT_NAMES or m.group("v").endswith(_ENDINGS):
                 continue
             lo, hi = m.span()
-            nxt = _NEXT_WORD.match(text, hi)
-            if nxt is not None:
-                hi = nxt.end()
+            # A bare name gets the next word as context (윤석준 alone is NNG, 윤석준 한국은행 NNP);
+            # a particle already tells Kiwi enough.
+            nxt = _NEXT_WORD.match(text, hi) if hi == m.end("v") else None
+            spans.append((lo, nxt.end() if nxt is not None else hi))
+        for s, e in cue_spans:
+            lo = max(text.rfind(" ", 0, max(0, s - 1)), text.rfind("\n", 0, s)) + 1
+            spans.append((max(lo, s - 6), min(len(text), e + 3)))
+        if not spans:
+            return [], set()
+        windows: list[tuple[int, int]] = []
+        for lo, hi in sorted(spans):
             if windows and lo <= windows[-1][1]:
                 windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
             else:
                 windows.append((lo, hi))
-        if not windows:
-            return []
         assert self._korean is not None
         # One Kiwi call over the windows joined by line breaks (cheaper than a batch call, and
         # KoreanAnalyzer.morphemes_many needs worker threads).
@@ -201,26 +175,30 @@ class PersonRecognizer:
             pos += hi - lo + 1
         morphs = self._korean.morphemes("\n".join(joined))
         out: list[RecognizerResult] = []
+        proper: set[tuple[int, int]] = set()
         w = 0
         for i, mo in enumerate(morphs):
             while w + 1 < len(offsets) and mo.start >= offsets[w + 1][0]:
                 w += 1
-            if mo.tag != "NNP" or not 2 <= len(mo.form) <= 4 or not _looks_like_name(mo.form):
+            if mo.tag != "NNP":
+                continue
+            start = mo.start - offsets[w][0] + offsets[w][1]
+            end = start + mo.length
+            proper.add((start, end))
+            if not 2 <= len(mo.form) <= 4 or not _looks_like_name(mo.form):
                 continue
             nxt = morphs[i + 1] if i + 1 < len(morphs) else None
             # A proper noun glued to a following noun is part of a compound (한국전력), not a name.
             if nxt is not None and nxt.start == mo.end and nxt.tag in ("NNG", "NNP", "XSN"):
                 continue
-            start = mo.start - offsets[w][0] + offsets[w][1]
-            end = start + mo.length
             score = 0.6
             if self._context is not None and self._context.search(scan.lower, max(0, start - 20), end + 12):
                 score = 0.85
             out.append(RecognizerResult(self.entity, start, end, score, self.name))
-        return out
+        return out, proper
 
 
-_NEXT_WORD = re.compile(r"[ \t]?[^\s]{1,8}")
+_NEXT_WORD = re.compile(r"[ \t][^\s]{1,4}")
 
 
 def _stop(v: str) -> bool:

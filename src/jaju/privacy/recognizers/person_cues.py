@@ -58,6 +58,7 @@ TRANSLITERATED = ("마리아", "마이클", "제임스", "데이비드", "다니
                   "응우옌", "쩐", "팜", "레티", "호앙", "무하마드", "아흐메드", "알리", "타나카", "스즈키", "사토", "왕웨이")
 FOREIGN_TITLES = ("씨", "님", "대통령", "총리", "장관", "감독", "선수", "교수", "기자", "대사", "회장", "CEO")
 _CAP = r"[A-Z][a-z]+(?:-[A-Za-z][a-z]+)?"
+_TWO_CAPS = re.compile(r"[A-Z][a-z]+[ \t]+[A-Z]")
 _NAME_LABELS = ("성명", "이름", "성함", "고객명", "환자명", "담당자", "name", "Name", "NAME", "학생명", "직원명", "사원명")
 
 
@@ -120,15 +121,18 @@ class PersonCues:
         if has_hangul:
             yield from self._korean(text)
         if has_alpha:
+            two_caps = _TWO_CAPS.search(text) is not None
             for rx, score in ((self.greeting, 0.8), (self.closing, 0.8), (self.header, 0.8),
                               (self.roman_first_last, 0.7)):
+                if rx is self.roman_first_last and not two_caps:
+                    continue  # a costly alternation; it needs two capitalised words in a row
                 for m in rx.finditer(text):
                     words = m.group("v").split()
                     if any(w in NOT_ROMAN for w in words):
                         continue
                     yield (*m.span("v"), score, False)
         yield from self._table(text)
-        for m in self.kakao.finditer(text):
+        for m in self.kakao.finditer(text) if "[" in text else ():
             v = m.group("v").strip()
             if v and v not in NOT_SPEAKERS and (self._name_like(v) or re.fullmatch(r"[A-Za-z][A-Za-z .'-]+", v)):
                 s = m.start("v") + m.group("v").index(v)
