@@ -31,6 +31,8 @@ class RequestContext:
     options: RequestOptions = field(default_factory=RequestOptions)
     span: Span = field(default_factory=Span.off)
     started: float = field(default_factory=time.perf_counter)
+    # Parameters the client sent that jaju accepted without applying; named back in `jaju.ignored_params`.
+    ignored_params: tuple[str, ...] = ()
 
     @property
     def tenant_id(self) -> str:

@@ -164,8 +164,10 @@ class Generation:
         and what the safeguards did (citations, PII counts)."""
         text = self.outcome(index).text
         with self.ctx.span.child("labelling.manifest"):
-            return {"backend": self.backend.name, **self.guard.extension(),
-                    **self.guard.provenance(self.label, text)}
+            ext = {"backend": self.backend.name, **self.guard.extension(), **self.guard.provenance(self.label, text)}
+        if self.ctx.ignored_params:
+            ext["ignored_params"] = list(self.ctx.ignored_params)
+        return ext
 
     def choices(self) -> list[tuple[int, Outcome]]:
         return sorted(self.outcomes.items())
@@ -403,7 +405,10 @@ class InferenceService:
         self.usage.record(ctx.tenant_id, ctx.key_id, info.id, result.prompt_tokens, 0)
         await self._record(ctx, "embeddings", joined, 200, info=info, backend=backend,
                            extra={"prompt_tokens": result.prompt_tokens})
-        return embedding_body(req.model, vectors, req.encoding_format, result.prompt_tokens)
+        body = embedding_body(req.model, vectors, req.encoding_format, result.prompt_tokens)
+        if ctx.ignored_params:
+            body["jaju"] = {"ignored_params": list(ctx.ignored_params)}
+        return body
 
     async def count_tokens(self, ctx: RequestContext, model: str, text: str | None,
                            messages: list[dict[str, Any]] | None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ Heavy, optional parts (Kiwi, the privacy engine, knowledge bases) are `Lazy` and
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -82,7 +83,8 @@ class Services:
 
     # --- the request path -------------------------------------------------------------------
     def context(self, principal: Principal, prefix: str, options: RequestOptions | None = None,
-                span_name: str | None = None, auth_ns: tuple[int, int] | None = None) -> RequestContext:
+                span_name: str | None = None, auth_ns: tuple[int, int] | None = None,
+                ignored_params: Sequence[str] = ()) -> RequestContext:
         """One request's context: its id, the tenant's law (read once) and its jaju options.
 
         `auth_ns` is when authentication started and ended (it runs before the context exists).
@@ -94,7 +96,8 @@ class Services:
             span.record("auth", *auth_ns)
         with span.child("policy"):
             law = self.laws.of(principal.tenant_id)
-        return RequestContext(principal, law, rid, options or RequestOptions(), span)
+        return RequestContext(principal, law, rid, options or RequestOptions(), span,
+                              ignored_params=tuple(ignored_params))
 
     def law(self, tenant_id: str) -> TenantLaw:
         """The tenant's law: packs merged strictest-wins, PII rules, quota (briefly cached)."""

@@ -88,7 +88,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, princi
     """Chat completion, streamed (SSE) or not, with tools and structured output."""
     _check_messages(request, len(body.messages))
     services = _limited(request, principal)
-    ctx = services.context(principal, "chatcmpl", _options(request, body.jaju), "chat.completions", _auth(request))
+    ctx = services.context(principal, "chatcmpl", _options(request, body.jaju), "chat.completions", _auth(request),
+                           body.ignored_params)
     return await _reply(ctx, services.inference.chat(ctx, body))
 
 
@@ -116,7 +117,8 @@ async def delete_stored_completion(completion_id: str, request: Request, princip
 async def completions(body: TextCompletionRequest, request: Request, principal: Inference):
     """Text completion (legacy API)."""
     services = _limited(request, principal)
-    ctx = services.context(principal, "cmpl", _options(request, body.jaju), "completions", _auth(request))
+    ctx = services.context(principal, "cmpl", _options(request, body.jaju), "completions", _auth(request),
+                           body.ignored_params)
     return await _reply(ctx, services.inference.complete(ctx, body))
 
 
@@ -124,7 +126,8 @@ async def completions(body: TextCompletionRequest, request: Request, principal: 
 async def embeddings(body: EmbeddingRequest, request: Request, principal: Inference):
     """Embeddings with multilingual-e5-small; float or base64."""
     services = _limited(request, principal)
-    ctx = services.context(principal, "emb", span_name="embeddings", auth_ns=_auth(request))
+    ctx = services.context(principal, "emb", span_name="embeddings", auth_ns=_auth(request),
+                           ignored_params=body.ignored_params)
     try:
         return await services.inference.embed(ctx, body)
     finally:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import Field, JsonValue, StrictBool, field_validator, model_validator
+from pydantic import ConfigDict, Field, JsonValue, StrictBool, field_validator, model_validator
 
 from jaju.engine.base import ChatRequest, Delta, ToolCall
-from jaju.protocol.common import (JajuRequestExtension, SamplingFields, StreamOptions, WireModel, now,
-                                  usage_dict)
+from jaju.protocol.common import (MAX_STRING_CHARS, JajuRequestExtension, SamplingFields, StreamOptions, WireModel,
+                                  now, usage_dict)
 from jaju.protocol.jsonsafe import BoundedJson, check_embedded_json
 from jaju.protocol.logit_bias import LogitBias
+from jaju.protocol.tolerance import TolerantRequest
 
 
 class TextPart(WireModel):
@@ -80,7 +81,8 @@ class ResponseFormat(WireModel):
     json_schema: BoundedJson[dict[str, JsonValue]] | None = None
 
 
-class ChatCompletionRequest(SamplingFields):
+class ChatCompletionRequest(SamplingFields, TolerantRequest):
+    model_config = ConfigDict(extra="allow", str_max_length=MAX_STRING_CHARS)  # unknown params named back
     messages: Annotated[list[Message], Field(min_length=1)]
     model: Annotated[str, Field(min_length=1, max_length=200)]
     logit_bias: LogitBias | None = None

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StrictBool, field_validator
+from pydantic import ConfigDict, Field, StrictBool, field_validator
 
 from jaju.engine.base import CompletionRequest
-from jaju.protocol.common import JajuRequestExtension, SamplingFields, StreamOptions, now, usage_dict
+from jaju.protocol.common import MAX_STRING_CHARS, JajuRequestExtension, SamplingFields, StreamOptions, now, usage_dict
 from jaju.protocol.logit_bias import LogitBias
+from jaju.protocol.tolerance import TolerantRequest
 
 
-class TextCompletionRequest(SamplingFields):
+class TextCompletionRequest(SamplingFields, TolerantRequest):
+    model_config = ConfigDict(extra="allow", str_max_length=MAX_STRING_CHARS)  # unknown params named back
     model: Annotated[str, Field(min_length=1, max_length=200)]
     prompt: str | list[str]
     echo: StrictBool = False

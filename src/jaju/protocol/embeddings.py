@@ -9,6 +9,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from jaju.protocol.common import WireModel, usage_dict
+from jaju.protocol.tolerance import TolerantRequest
 
 MAX_INPUTS = 2048
 
@@ -19,7 +20,7 @@ class EmbeddingExtension(WireModel):
     input_type: Literal["query", "passage"] = "query"
 
 
-class EmbeddingRequest(WireModel):
+class EmbeddingRequest(TolerantRequest):
     input: str | list[str]
     model: Annotated[str, Field(min_length=1, max_length=200)]
     dimensions: int | None = Field(None, ge=1)
