@@ -337,10 +337,10 @@ class Scheduler:
         if rc != 0:
             raise ApiError(503, f"The engine could not decode this batch (llama_decode returned {rc}).",
                            "service_unavailable", "engine_error")
-        for seq in outputs:
-            for child in seq.children:
-                if child.waiting and not seq.prefilling:
-                    self._fork(seq, child)
+        forked = [(seq, child) for seq in outputs for child in seq.children if child.waiting and not seq.prefilling]
+        for parent, child in forked:
+            self._fork(parent, child)
+            outputs.append(child)  # its first token comes from the parent's last prompt logits
         for seq in outputs:
             if not seq.cancelled:
                 self._sample(seq)
