@@ -47,6 +47,11 @@ class KoreanAnalyzer:
             sents = self._kiwi.split_into_sents(text)
         return [(s.start, s.end, s.text) for s in sents]
 
+    def join(self, morphemes: list[tuple[str, str]]) -> str:
+        """Morphemes (form, tag) back into text, allomorphs resolved (먹+ᆸ니다 -> 먹습니다); for speech levels."""
+        with self._lock:
+            return self._kiwi.join(morphemes)
+
     def content_terms(self, text: str) -> list[str]:
         """Content morphemes for indexing, lower-cased; particles and endings dropped."""
         return [m.form.lower() for m in self.morphemes(text) if m.tag in CONTENT_TAGS]
