@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,7 +13,6 @@ from jaju.protocol.chat import ChatCompletionRequest
 from jaju.protocol.completions import TextCompletionRequest
 from jaju.tenancy.principal import Principal
 
-log = logging.getLogger("jaju.batches")
 # endpoint -> (request id prefix, span name), as the API's routers name them.
 PREFIXES = {"/v1/chat/completions": ("chatcmpl", "chat.completions"), "/v1/completions": ("cmpl", "completions"),
             "/v1/embeddings": ("emb", "embeddings")}
