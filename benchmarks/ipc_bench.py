@@ -49,7 +49,7 @@ class Side:
 
     async def _one(self, tokens: int) -> dict:
         req = ChatRequest(model=MODEL, messages=[{"role": "user", "content": PROMPT}],
-                          sampling=SamplingParams(max_tokens=tokens, temperature=0))
+                          sampling=SamplingParams(max_tokens=tokens, temperature=0, repetition_penalty=1.0))
         start = time.perf_counter()
         first, n = None, 0
         async for d in self.backend.chat(req):

@@ -104,7 +104,8 @@ async def test_chat_through_the_engine_process_matches_in_process(client, local)
 
 
 async def test_completion_and_token_counts_match(client, local):
-    req = CompletionRequest(model=MODEL, prompt="대한민국의 수도는", sampling=SamplingParams(max_tokens=8, temperature=0, repetition_penalty=1.0))
+    req = CompletionRequest(model=MODEL, prompt="대한민국의 수도는",
+                            sampling=SamplingParams(max_tokens=8, temperature=0, repetition_penalty=1.0))
     assert (await collect(client.complete(req)))[0] == (await collect(local.complete(req)))[0]
     text = "주민등록번호는 개인정보입니다."
     assert client.tokenize(text, special=False) == local.tokenize(text, special=False)
