@@ -10,14 +10,15 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from jaju import __version__
-from jaju.api import admin, compliance, console, errors, health, knowledge, moderations, openai, privacy
+from jaju.api import (admin, compliance, console, errors, health, knowledge, moderations, openai, privacy,
+                      rerank)
 from jaju.api.middleware import BodyLimit, CleanErrors, RequestMetrics
 from jaju.services import Services, build_services
 from jaju.settings import Settings
 
 log = logging.getLogger("jaju")
-ROUTERS = (openai.router, moderations.router, privacy.router, knowledge.router, compliance.router, admin.router,
-           health.router, console.router)
+ROUTERS = (openai.router, moderations.router, rerank.router, privacy.router, knowledge.router, compliance.router,
+           admin.router, health.router, console.router)
 
 
 async def _every(seconds: float, job, services: Services) -> None:

@@ -13,9 +13,9 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from jaju.audit import AuditLog, Event
 from jaju.compliance.labelling import Label
@@ -31,11 +31,13 @@ from jaju.protocol.chat import ChatCompletionRequest
 from jaju.protocol.common import now, usage_dict
 from jaju.protocol.completions import TextCompletionRequest
 from jaju.protocol.embeddings import EmbeddingRequest, embedding_body
+from jaju.protocol.logit_bias import check_logit_bias, logit_bias_hook
 from jaju.safeguards import RequestGuard, Safeguards, StreamGuard
 from jaju.sovereignty.router import ResidencyRouter
 from jaju.tenancy.usage import UsageMeter
 
 log = logging.getLogger("jaju.inference")
+T = TypeVar("T")
 
 
 @dataclass
@@ -222,6 +224,7 @@ class InferenceService:
         engine_req = req.to_engine(ctx.request_id)
 
         async def prepare(guard: RequestGuard) -> None:
+            self._logit_bias(engine_req, req.logit_bias)
             engine_req.messages = await guard.prepare(engine_req.messages)
 
         used: dict[str, Any] = {}  # the router says where it ran
@@ -243,6 +246,7 @@ class InferenceService:
         engine_req = req.to_engine(ctx.request_id)
 
         async def prepare(guard: RequestGuard) -> None:
+            self._logit_bias(engine_req, req.logit_bias)
             engine_req.prompt = await guard.prepare_text(engine_req.prompt)
 
         used: dict[str, Any] = {}
@@ -390,7 +394,7 @@ class InferenceService:
             self._check_quota(ctx)
             backend, info = await self._backend(ctx, req.model, "embedding")
             input_type = req.jaju.input_type if req.jaju else "query"
-            result = await backend.embed(req.model, req.inputs, input_type)
+            result = await self._observed(backend, backend.embed(req.model, req.inputs, input_type))
             vectors = result.vectors
             if req.dimensions is not None:
                 if req.dimensions > vectors.shape[1]:
@@ -413,7 +417,7 @@ class InferenceService:
     async def count_tokens(self, ctx: RequestContext, model: str, text: str | None,
                            messages: list[dict[str, Any]] | None) -> dict[str, Any]:
         backend, info = await self._backend(ctx, model, "any")
-        n = await backend.count_tokens(model, text=text, messages=messages)
+        n = await self._observed(backend, backend.count_tokens(model, text=text, messages=messages))
         return {"object": "tokenize", "model": model, "count": n, "max_model_len": info.context_length}
 
     # --- shared steps -----------------------------------------------------------------------
@@ -443,6 +447,34 @@ class InferenceService:
         backend = self.router.pick(model, ctx.tenant_id, key_id=ctx.key_id)[0]
         self.router.record_use(backend, model, ctx.tenant_id, key_id=ctx.key_id)
         return backend, _info(backend, model)
+
+    def _logit_bias(self, engine_req: ChatRequest | CompletionRequest, bias: dict[str, int] | None) -> None:
+        """OpenAI's logit_bias as a logits hook, each token id checked against the model's vocabulary.
+
+        Only engines that apply logits hooks (the embedded one) can honour it; a model served only
+        remotely gets a 400 rather than an answer that silently ignored the bias.
+        """
+        if not bias:
+            return
+        engines = [b for b in self.router.serving(engine_req.model) if getattr(b, "supports_logits_hooks", False)]
+        if not engines:
+            raise InvalidRequest("logit_bias needs a model served by the embedded engine here; this model runs "
+                                 "on a remote engine.", "logit_bias_unsupported", "logit_bias")
+        n_vocab = getattr(getattr(engines[0], "scheduler", None), "n_vocab", None)
+        if n_vocab is not None:
+            check_logit_bias(bias, n_vocab)
+        engine_req.logits_hooks.append(logit_bias_hook(bias))
+
+    async def _observed(self, backend: Backend, call: Awaitable[T]) -> T:
+        """A non-streaming backend call whose outcome tells the router at once whether the backend is up."""
+        try:
+            result = await call
+        except ServiceError as e:
+            if e.status in (502, 503, 504):
+                self.router.mark(backend, False)
+            raise
+        self.router.mark(backend, True)
+        return result
 
     async def _finish(self, gen: Generation, status: int | str) -> None:
         """Meter and durably audit a generation once (idempotent: a stream's cleanup may call it again)."""

@@ -38,6 +38,9 @@ from jaju.privacy.factory import build_privacy_service
 from jaju.privacy.service import PrivacyService
 from jaju.privacy.subjects import SubjectService
 from jaju.privacy.tables import PseudonymEntry
+from jaju.rerank.factory import build_rerank_service
+from jaju.rerank.remote import routed_remote
+from jaju.rerank.service import RerankService
 from jaju.safeguards import Safeguards
 from jaju.settings import JURISDICTION_CODES, Settings
 from jaju.sovereignty.config import kek_providers
@@ -80,6 +83,7 @@ class Services:
     lazy_privacy: Lazy[PrivacyService]
     lazy_knowledge: Lazy[KnowledgeService]
     lazy_moderation: Lazy[ModerationService]
+    lazy_rerank: Lazy[RerankService]
 
     # --- the request path -------------------------------------------------------------------
     def context(self, principal: Principal, prefix: str, options: RequestOptions | None = None,
@@ -119,6 +123,10 @@ class Services:
     @property
     def moderation(self) -> ModerationService:
         return self.lazy_moderation.get()
+
+    @property
+    def rerank(self) -> RerankService:
+        return self.lazy_rerank.get()
 
     @cached_property
     def subjects(self) -> SubjectService:
@@ -206,9 +214,18 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
         if not e5.info.loaded:
             e5.load()
         return build_knowledge_service(stores, korean.get(), keyring, settings.knowledge,
-                                       e5_engine=e5.engine, e5_lock=e5.lock)
+                                       e5_engine=e5.engine, e5_lock=e5.lock, privacy=privacy.get())
 
     knowledge = Lazy(knowledge_service)
+
+    def rerank_service() -> RerankService:
+        e5 = models.embeddings
+        if not e5.info.loaded:
+            e5.load()
+        return build_rerank_service(e5.engine, e5.lock,
+                                    remote=routed_remote(sovereignty.router, lambda backend: backend.post_json))
+
+    rerank = Lazy(rerank_service)
     moderation = Lazy(lambda: ModerationService(korean.get(), privacy.get().analyzer))
     messages = MessageStore(stores, keyring)
     safeguards = Safeguards(privacy, knowledge, moderation, compliance)
@@ -219,4 +236,5 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
                     metrics=metrics, models=models, ratelimit=_limiter(settings), keyring=keyring, laws=laws,
                     sovereignty=sovereignty, stores=stores, compliance=compliance, retention=retention,
                     messages=messages, inference=inference, telemetry=telemetry, lazy_korean=korean,
-                    lazy_privacy=privacy, lazy_knowledge=knowledge, lazy_moderation=moderation)
+                    lazy_privacy=privacy, lazy_knowledge=knowledge, lazy_moderation=moderation,
+                    lazy_rerank=rerank)

@@ -13,6 +13,7 @@ from jaju.api import errors
 from jaju.api.auth import Principal
 from jaju.api.knowledge import router
 from jaju.errors import ApiError
+from jaju.privacy.policy import PrivacyPolicy
 from tests.knowledge.builders import build_hwp, build_hwpx
 
 
@@ -42,7 +43,8 @@ def audit():
 @pytest.fixture
 def client(service, audit):
     app = FastAPI()
-    app.state.services = SimpleNamespace(knowledge=service, keys=FakeKeys(), audit=audit)
+    law = SimpleNamespace(privacy=PrivacyPolicy.from_dict({}))  # the default PII rules screen filenames
+    app.state.services = SimpleNamespace(knowledge=service, keys=FakeKeys(), audit=audit, law=lambda tenant_id: law)
     errors.install(app)
     app.include_router(router)
     with TestClient(app) as c:

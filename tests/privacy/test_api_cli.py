@@ -10,13 +10,12 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from click.testing import CliRunner
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
+from jaju.api import errors as api_errors
 from jaju.api.auth import Principal
 from jaju.api.privacy import require_privacy, router
 from jaju.cli.privacy import privacy
-from jaju.errors import ApiError
 from jaju.privacy.service import PrivacyService
 from jaju.privacy.subjects import SubjectService
 
@@ -25,10 +24,7 @@ from jaju.privacy.subjects import SubjectService
 def app(service: PrivacyService, keys) -> FastAPI:
     app = FastAPI()
     app.include_router(router)
-
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, e: ApiError) -> JSONResponse:
-        return JSONResponse(e.body(), status_code=e.status)
+    api_errors.install(app)  # the API edge's one translation of domain errors
 
     audit = SimpleNamespace(append=lambda event: None)
     app.state.services = SimpleNamespace(privacy=service,

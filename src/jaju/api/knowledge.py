@@ -108,7 +108,9 @@ def upload_documents(kb_id: str, request: Request, principal: Caller,
     with _translated():
         # Read at most one byte past the limit so the service reports the oversize file by name.
         batch = [(f.filename or "upload", f.file.read(limit + 1)) for f in files]
-        results = svc.add_documents(principal.tenant_id, kb_id, batch, subject=subject, labels=parsed_labels)
+        policy = request.app.state.services.law(principal.tenant_id).privacy  # screens filenames for PII
+        results = svc.add_documents(principal.tenant_id, kb_id, batch, subject=subject, labels=parsed_labels,
+                                    policy=policy)
     for r in results:
         if r.ok:
             _audit(request, principal, "knowledge.document.add", kb_id=kb_id, document_id=r.document["id"],

@@ -39,7 +39,7 @@ class AnalyzerResult(WireModel):
 class OperatorConfig(WireModel):
     """Presidio's operator config: `replace` is jaju's `redact`; `pseudonymize` gives [PERSON_1] tokens."""
 
-    type: Literal["redact", "replace", "mask", "hash", "pseudonymize", "keep", "allow"] = "redact"
+    type: Literal["redact", "replace", "mask", "hash", "pseudonymize", "surrogate", "keep", "allow"] = "redact"
     new_value: str | None = None
     masking_char: str = Field("*", min_length=1, max_length=1)
 

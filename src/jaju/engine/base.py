@@ -69,6 +69,9 @@ class ChatRequest:
     response_format: dict[str, Any] | None = None
     logits_hooks: list[LogitsHook] = field(default_factory=list)
     request_id: str = ""
+    # Whether the client reads the reply as it is made. A remote engine is asked for one JSON reply when
+    # it does not (cheaper on both sides); the embedded engine streams internally either way.
+    stream: bool = True
 
 
 @dataclass(slots=True)
@@ -79,6 +82,7 @@ class CompletionRequest:
     echo: bool = False
     logits_hooks: list[LogitsHook] = field(default_factory=list)
     request_id: str = ""
+    stream: bool = True
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from jaju.engine.base import Delta, ToolCall, Usage
+from jaju.engine.base import Delta, TokenLogprob, ToolCall, TopLogprob, Usage
 from jaju.errors import UpstreamFailed, UpstreamTimeout
 
 _SNIPPET = 60
@@ -88,21 +88,30 @@ class ToolCallAccumulator:
         return calls
 
 
-def whole(data: Any, chat: bool, backend: str) -> Delta:
-    """A complete `chat.completion` / `text_completion` object as one Delta."""
+def whole(data: Any, chat: bool, backend: str) -> list[Delta]:
+    """A complete `chat.completion` / `text_completion` object: one Delta per choice, in index order; the
+    last carries the usage (the Delta contract for n choices)."""
     if not isinstance(data, dict):
         raise InvalidReply(backend, f"a JSON {type(data).__name__} instead of a completion object")
     if data.get("error") and not data.get("choices"):
         raise InvalidReply(backend, "an error object with a success status", _error_text(data))
     choices = data.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+    if not isinstance(choices, list) or not choices or not all(isinstance(c, dict) for c in choices):
         raise InvalidReply(backend, "a JSON object without choices")
-    choice = choices[0]
-    usage = _usage(data.get("usage"))
+    deltas = [_choice(c, chat, backend, i) for i, c in enumerate(choices)]
+    deltas.sort(key=lambda d: d.index)
+    deltas[-1].usage = _usage(data.get("usage"))
+    return deltas
+
+
+def _choice(choice: dict[str, Any], chat: bool, backend: str, position: int) -> Delta:
+    index = choice.get("index") if isinstance(choice.get("index"), int) else position
+    logprobs = _logprobs(choice.get("logprobs"), chat)
     if not chat:
         if not isinstance(choice.get("text"), str):
             raise InvalidReply(backend, "a completion choice without text")
-        return Delta(text=choice["text"], finish_reason=choice.get("finish_reason") or "stop", usage=usage)
+        return Delta(text=choice["text"], finish_reason=choice.get("finish_reason") or "stop", index=index,
+                     logprobs=logprobs)
     message = choice.get("message")
     if not isinstance(message, dict):
         raise InvalidReply(backend, "a chat choice without a message")
@@ -111,8 +120,26 @@ def whole(data: Any, chat: bool, backend: str) -> Delta:
                  for i, c in enumerate(message.get("tool_calls") or [])] or None
     except (KeyError, TypeError, AttributeError):
         raise InvalidReply(backend, "a malformed tool call") from None
-    return Delta(text=message.get("content") or "", tool_calls=calls,
-                 finish_reason="tool_calls" if calls else (choice.get("finish_reason") or "stop"), usage=usage)
+    return Delta(text=message.get("content") or "", tool_calls=calls, index=index, logprobs=logprobs,
+                 finish_reason="tool_calls" if calls else (choice.get("finish_reason") or "stop"))
+
+
+def _logprobs(data: Any, chat: bool) -> list[TokenLogprob] | None:
+    """A remote engine's logprobs in jaju's form (chat's `content` list, or the legacy parallel lists)."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        if chat:
+            return [TokenLogprob(t["token"], list(t.get("bytes") or t["token"].encode("utf-8")), float(t["logprob"]),
+                                 [TopLogprob(a["token"], list(a.get("bytes") or a["token"].encode("utf-8")),
+                                             float(a["logprob"])) for a in t.get("top_logprobs") or []])
+                    for t in data.get("content") or []] or None
+        tops = data.get("top_logprobs") or [None] * len(data.get("tokens") or [])
+        return [TokenLogprob(tok, list(tok.encode("utf-8")), float(lp),
+                             [TopLogprob(k, list(k.encode("utf-8")), float(v)) for k, v in (top or {}).items()])
+                for tok, lp, top in zip(data["tokens"], data["token_logprobs"], tops)] or None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None  # logprobs are extra information: a reply without readable ones is still a reply
 
 
 class SseReader:
@@ -188,6 +215,6 @@ def parse_body(raw: bytes, content_type: str, chat: bool, backend: str) -> list[
             data = json.loads(text)
         except ValueError:
             raise InvalidReply(backend, "a body that is not valid JSON", raw) from None
-        return [whole(data, chat, backend)]
+        return whole(data, chat, backend)
     kind = content_type.split(";")[0].strip() or "untyped"
     raise InvalidReply(backend, f"a {kind} body instead of JSON or an event stream", raw)

@@ -48,8 +48,18 @@ def _root_url(url: str) -> str:
     return f"{p.scheme}://{p.netloc}"
 
 
-def _sampling(s: SamplingParams) -> dict[str, Any]:
-    body: dict[str, Any] = {"temperature": s.temperature, "top_p": s.top_p}
+def _sampling(s: SamplingParams, chat: bool = True) -> dict[str, Any]:
+    """OpenAI's fields, plus vLLM's sampling extensions; a field left to the model's default is left out."""
+    body: dict[str, Any] = {name: value for name in ("temperature", "top_p", "top_k", "min_p", "repetition_penalty")
+                            if (value := getattr(s, name)) is not None}
+    if s.n > 1:
+        body["n"] = s.n
+    if s.logprobs and chat:
+        body["logprobs"] = True
+        if s.top_logprobs:
+            body["top_logprobs"] = s.top_logprobs
+    elif s.logprobs:
+        body["logprobs"] = s.top_logprobs
     if s.max_tokens is not None:
         body["max_tokens"] = s.max_tokens
     if s.seed is not None:
@@ -113,12 +123,14 @@ class RemoteBackend:
                 body["tool_choice"] = request.tool_choice
         if request.response_format is not None:
             body["response_format"] = request.response_format
-        return self._generate("/chat/completions", body, chat=True)
+        # Several choices come back whole (one JSON reply), so each keeps its index and logprobs.
+        return self._generate("/chat/completions", body, chat=True,
+                              stream=request.stream and request.sampling.n == 1)
 
     def complete(self, request: CompletionRequest) -> AsyncIterator[Delta]:
         body = {"model": self.remote_name(request.model), "prompt": request.prompt, "echo": request.echo,
-                **_sampling(request.sampling)}
-        return self._generate("/completions", body, chat=False)
+                **_sampling(request.sampling, chat=False)}
+        return self._generate("/completions", body, chat=False, stream=request.stream and request.sampling.n == 1)
 
     async def embed(self, model: str, inputs: list[str], input_type: str = "query") -> EmbeddingResult:
         data = await self._post_json(self.base_url + "/embeddings", {"model": self.remote_name(model),
@@ -168,6 +180,10 @@ class RemoteBackend:
         if not self.breaker.allow():
             raise BackendUnavailable(self.name, "its circuit is open after repeated failures")
 
+    async def post_json(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST a JSON body to this backend (through its egress guard, key and circuit breaker)."""
+        return await self._post_json(url, body)
+
     async def _post_json(self, url: str, body: dict[str, Any], *, breaker: bool = True) -> dict[str, Any]:
         if breaker:
             self._admit()
@@ -214,7 +230,8 @@ class RemoteBackend:
                        "invalid_request_error" if r.status_code != 429 else "rate_limit_error",
                        "upstream_error")
 
-    async def _generate(self, path: str, body: dict[str, Any], *, chat: bool) -> AsyncIterator[Delta]:
+    async def _generate(self, path: str, body: dict[str, Any], *, chat: bool,
+                        stream: bool = True) -> AsyncIterator[Delta]:
         """Deltas from the server, or a ServiceError: 503 unreachable, 502 a reply that is not OpenAI's, 504 silent.
 
         Every outcome gives the breaker a verdict: a server that speaks garbage or hangs is as broken as one
@@ -223,7 +240,7 @@ class RemoteBackend:
         self._admit()
         verdict = False
         try:
-            if not self.config.stream:
+            if not (self.config.stream and stream):
                 deltas = await self._post_once(path, body, chat)
                 self.breaker.success()
                 verdict = True

@@ -87,10 +87,11 @@ class ChatCompletionRequest(SamplingFields, TolerantRequest):
     model: Annotated[str, Field(min_length=1, max_length=200)]
     logit_bias: LogitBias | None = None
     logprobs: StrictBool | None = None
+    top_logprobs: int | None = Field(None, ge=0, le=20)
     max_completion_tokens: int | None = Field(None, ge=1)
     max_tokens: int | None = Field(None, ge=1)
     metadata: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]] | None = None
-    n: int = Field(1, ge=1, le=1)
+    n: int = Field(1, ge=1, le=8)
     parallel_tool_calls: StrictBool = True
     response_format: ResponseFormat | None = None
     store: StrictBool | None = None
@@ -101,17 +102,12 @@ class ChatCompletionRequest(SamplingFields, TolerantRequest):
     user: str | None = None
     jaju: JajuRequestExtension | None = None
 
-    @field_validator("logprobs")
-    @classmethod
-    def _no_logprobs(cls, v: bool | None) -> bool | None:
-        if v:
-            raise ValueError("logprobs are not supported by jaju yet")
-        return v
-
     @model_validator(mode="after")
     def _tool_rules(self) -> ChatCompletionRequest:
         if self.tool_choice not in (None, "none", "auto") and not self.tools:
             raise ValueError("tool_choice requires tools")
+        if self.top_logprobs and not self.logprobs:
+            raise ValueError("top_logprobs requires logprobs: true")
         if self.response_format and self.response_format.type == "json_schema" and not self.response_format.json_schema:
             raise ValueError("response_format json_schema needs a json_schema object")
         return self
@@ -123,12 +119,14 @@ class ChatCompletionRequest(SamplingFields, TolerantRequest):
         return ChatRequest(
             model=self.model,
             messages=[m.to_engine() for m in self.messages],
-            sampling=self.sampling(self.max_completion_tokens or self.max_tokens),
+            sampling=self.sampling(self.max_completion_tokens or self.max_tokens, n=self.n,
+                                   logprobs=bool(self.logprobs), top_logprobs=self.top_logprobs or 0),
             tools=[t.model_dump(exclude_none=True) for t in self.tools] if self.tools else None,
             tool_choice=choice.model_dump() if isinstance(choice, NamedToolChoice) else choice,
             parallel_tool_calls=self.parallel_tool_calls,
             response_format=self.response_format.model_dump(exclude_none=True) if self.response_format else None,
             request_id=request_id,
+            stream=self.stream,
         )
 
 

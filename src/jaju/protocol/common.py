@@ -54,8 +54,13 @@ class SamplingFields(WireModel):
     presence_penalty: float = Field(0.0, ge=-2.0, le=2.0)
     seed: int | None = None
     stop: Stop = None
-    temperature: float = Field(1.0, ge=0.0, le=2.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    # Left out, these take the model's own recommended defaults (see jaju.engine.sampling).
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    # Extensions vLLM also accepts at the top level; None = the model's default.
+    top_k: int | None = Field(None, ge=0, le=1000)
+    min_p: float | None = Field(None, ge=0.0, le=1.0)
+    repetition_penalty: float | None = Field(None, gt=0.0, le=2.0)
 
     @field_validator("stop")
     @classmethod
@@ -67,10 +72,13 @@ class SamplingFields(WireModel):
             raise ValueError("stop sequences are strings of at most 256 characters")
         return v
 
-    def sampling(self, max_tokens: int | None) -> SamplingParams:
+    def sampling(self, max_tokens: int | None, *, n: int = 1, logprobs: bool = False,
+                 top_logprobs: int = 0) -> SamplingParams:
         return SamplingParams(max_tokens=max_tokens, temperature=self.temperature, top_p=self.top_p,
                               seed=self.seed, stop=stop_list(self.stop),
-                              frequency_penalty=self.frequency_penalty, presence_penalty=self.presence_penalty)
+                              frequency_penalty=self.frequency_penalty, presence_penalty=self.presence_penalty,
+                              top_k=self.top_k, min_p=self.min_p, repetition_penalty=self.repetition_penalty,
+                              n=n, logprobs=logprobs, top_logprobs=top_logprobs)
 
 
 def new_id(prefix: str) -> str:

@@ -19,7 +19,8 @@ class TextCompletionRequest(SamplingFields, TolerantRequest):
     echo: StrictBool = False
     logit_bias: LogitBias | None = None
     max_tokens: int | None = Field(16, ge=1)
-    n: int = Field(1, ge=1, le=1)
+    logprobs: int | None = Field(None, ge=0, le=5)  # the legacy API: top alternatives per token
+    n: int = Field(1, ge=1, le=8)
     stream: StrictBool = False
     stream_options: StreamOptions | None = None
     suffix: str | None = None
@@ -45,8 +46,10 @@ class TextCompletionRequest(SamplingFields, TolerantRequest):
         return self.prompt if isinstance(self.prompt, str) else self.prompt[0]
 
     def to_engine(self, request_id: str) -> CompletionRequest:
-        return CompletionRequest(model=self.model, prompt=self.prompt_text, sampling=self.sampling(self.max_tokens),
-                                 echo=self.echo, request_id=request_id)
+        sampling = self.sampling(self.max_tokens, n=self.n, logprobs=self.logprobs is not None,
+                                 top_logprobs=self.logprobs or 0)
+        return CompletionRequest(model=self.model, prompt=self.prompt_text, sampling=sampling,
+                                 echo=self.echo, request_id=request_id, stream=self.stream)
 
 
 def completion_body(rid: str, model: str, created: int, choices: list[tuple[int, Any]], echo: str,
