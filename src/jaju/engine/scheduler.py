@@ -372,7 +372,11 @@ class Scheduler:
         allowed = self._guard.allowed(seq.utf8_state) if self.utf8_guard else None
         if seq.sampler is None:
             logits = self._logits(seq.out_index) if logits is None else logits
-            token = greedy(logits, seq.sampling, seq.generated, allowed)
+            token = greedy(logits, seq.sampling, seq.generated, None)
+            if allowed is not None and not allowed[token]:
+                seq.utf8_fixes += 1
+                self.utf8_resamples += 1
+                token = greedy(logits, seq.sampling, seq.generated, allowed)
         elif seq.grammar_sampler is None:
             token = llama_cpp.llama_sampler_sample(seq.sampler, self._ctx, seq.out_index)
             if allowed is not None and not allowed[token]:
