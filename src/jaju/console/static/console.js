@@ -12,6 +12,9 @@ const I18N = {
     "login.bad": "키를 확인해 주세요: {error}",
     "chat.model": "모델", "chat.store": "대화 보관 (store)", "chat.placeholder": "질문을 입력하세요",
     "chat.send": "보내기", "chat.meta": "AI 생성 · {model} · 관할 {jurisdiction} · sha256 {sha}",
+    "chat.temperature": "온도", "chat.maxTokens": "최대 토큰", "chat.speech": "말투",
+    "speech.default": "기본", "speech.formal": "하십시오체 (격식)", "speech.polite": "해요체 (공손)",
+    "speech.casual": "반말 (편하게)",
     "models.id": "모델", "models.kind": "종류", "models.jurisdiction": "관할", "models.license": "라이선스",
     "admin.tenants": "테넌트", "admin.tenantName": "기관 이름", "admin.create": "만들기", "admin.name": "이름",
     "admin.status": "상태", "admin.keys": "API 키", "admin.issue": "발급", "admin.tenant": "테넌트",
@@ -31,6 +34,9 @@ const I18N = {
     "login.bad": "Check the key: {error}",
     "chat.model": "Model", "chat.store": "Keep conversation (store)", "chat.placeholder": "Ask something",
     "chat.send": "Send", "chat.meta": "AI-generated · {model} · jurisdiction {jurisdiction} · sha256 {sha}",
+    "chat.temperature": "Temperature", "chat.maxTokens": "Max tokens", "chat.speech": "Speech level",
+    "speech.default": "Default", "speech.formal": "Formal (하십시오체)", "speech.polite": "Polite (해요체)",
+    "speech.casual": "Casual (반말)",
     "models.id": "Model", "models.kind": "Kind", "models.jurisdiction": "Jurisdiction", "models.license": "Licence",
     "admin.tenants": "Tenants", "admin.tenantName": "Organisation name", "admin.create": "Create", "admin.name": "Name",
     "admin.status": "Status", "admin.keys": "API keys", "admin.issue": "Issue", "admin.tenant": "Tenant",
@@ -204,63 +210,6 @@ function addMessage(role, text) {
   return div;
 }
 
-async function ask(event) {
-  event.preventDefault();
-  const text = $("#prompt").value.trim();
-  if (!text) return;
-  $("#prompt").value = "";
-  state.history.push({ role: "user", content: text });
-  addMessage("user", text);
-  const out = addMessage("assistant", "");
-  $("#send").disabled = true;
-  let answer = "";
-  let label = null;
-  try {
-    const request = { model: $("#model").value, messages: state.history, stream: true, store: $("#store").checked,
-                      max_tokens: 256 };
-    if ($("#chat-kb").value) request.jaju = { knowledge_bases: [$("#chat-kb").value] };
-    const r = await api("/v1/chat/completions", { method: "POST", body: JSON.stringify(request) });
-    const reader = r.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      const lines = buffer.split("\n");
-      buffer = lines.pop();
-      for (const line of lines) {
-        if (!line.startsWith("data: {")) continue;
-        const chunk = JSON.parse(line.slice(6));
-        if (chunk.error) throw new Error(chunk.error.message);
-        const delta = chunk.choices && chunk.choices[0] ? chunk.choices[0].delta : {};
-        if (delta.content) { answer += delta.content; out.textContent = answer; }
-        if (chunk.jaju) label = chunk.jaju;
-      }
-    }
-    state.history.push({ role: "assistant", content: answer });
-    if (label) {
-      const meta = document.createElement("span");
-      meta.className = "meta";
-      meta.textContent = t("chat.meta", { model: label.model, jurisdiction: label.jurisdiction,
-                                           sha: (label.weights_sha256 || "").slice(0, 12) });
-      out.appendChild(meta);
-      if (label.citations && label.citations.length) {
-        const cites = document.createElement("span");
-        cites.className = "meta citations";
-        cites.textContent = `${t("chat.sources")}: ` + label.citations.map((c) =>
-          `[${c.index}] ${c.title || c.filename}${c.page != null ? " p." + c.page : c.section ? " · " + c.section : ""}`).join(", ");
-        out.appendChild(cites);
-      }
-    }
-  } catch (e) {
-    out.textContent = `⚠ ${e.message}`;
-    out.classList.add("bad");
-  } finally {
-    $("#send").disabled = false;
-  }
-}
-
 async function verifyAudit() {
   const r = await (await api("/admin/audit/verify", { method: "POST" })).json();
   say("#audit-status", r.ok ? "audit.ok" : "audit.bad", r, r.ok);
@@ -277,7 +226,6 @@ $("#lang").addEventListener("click", () => {
   applyLanguage();
 });
 $("#connect").addEventListener("click", connect);
-$("#ask").addEventListener("submit", ask);
 $("#model").addEventListener("change", showNotice);
 $("#verify").addEventListener("click", verifyAudit);
 $("#kb-select").addEventListener("change", loadDocs);
