@@ -16,12 +16,19 @@ from tests.batches.conftest import drain
 pytestmark = pytest.mark.anyio
 MODEL = "qwen2.5-coder-0.5b-instruct"
 CHAT = "/v1/chat/completions"
+EMB = "/v1/embeddings"
 
 
 def line(custom_id: str, content: str, url: str = CHAT, **body) -> str:
     body = {"model": MODEL, "messages": [{"role": "user", "content": content}], "max_tokens": 8,
             "temperature": 0, **body}
     return json.dumps({"custom_id": custom_id, "method": "POST", "url": url, "body": body}, ensure_ascii=False)
+
+
+def emb_line(custom_id: str, text: str) -> str:
+    """An embeddings request: the cheapest real engine call, for tests about the queue rather than chat."""
+    return json.dumps({"custom_id": custom_id, "method": "POST", "url": EMB,
+                       "body": {"model": "multilingual-e5-small", "input": text}}, ensure_ascii=False)
 
 
 def jsonl(*lines: str) -> bytes:
@@ -79,10 +86,8 @@ async def test_batch_runs_and_failing_lines_land_in_the_error_file(client, worke
 
 @pytest.mark.engine
 async def test_embeddings_batch(client, worker):
-    data = jsonl(*(json.dumps({"custom_id": f"e{i}", "method": "POST", "url": "/v1/embeddings",
-                               "body": {"model": "multilingual-e5-small", "input": text}}, ensure_ascii=False)
-                   for i, text in enumerate(["서울은 한국의 수도입니다", "부산은 항구 도시입니다"])))
-    batch = await client.batches.create(input_file_id=await upload(client, data), endpoint="/v1/embeddings",
+    data = jsonl(emb_line("e0", "서울은 한국의 수도입니다"), emb_line("e1", "부산은 항구 도시입니다"))
+    batch = await client.batches.create(input_file_id=await upload(client, data), endpoint=EMB,
                                         completion_window="24h")
     await drain(worker)
     done = await client.batches.retrieve(batch.id)
@@ -94,8 +99,8 @@ async def test_embeddings_batch(client, worker):
 @pytest.mark.engine
 async def test_cancel_keeps_what_ran_and_drops_the_rest(client, batch_services):
     one_at_a_time = BatchWorker(batch_services, batch_services.batches, lines_per_step=1)
-    data = jsonl(*(line(f"c{i}", "안녕하세요", max_tokens=4) for i in range(3)))
-    batch = await client.batches.create(input_file_id=await upload(client, data), endpoint=CHAT,
+    data = jsonl(*(emb_line(f"c{i}", f"{i}번째 문장입니다") for i in range(3)))
+    batch = await client.batches.create(input_file_id=await upload(client, data), endpoint=EMB,
                                         completion_window="24h")
     assert await one_at_a_time.step() == 1
     cancelling = await client.batches.cancel(batch.id)
@@ -112,9 +117,8 @@ async def test_cancel_keeps_what_ran_and_drops_the_rest(client, batch_services):
 @pytest.mark.engine
 async def test_a_line_of_a_dead_worker_runs_again_exactly_once(client, batch_services):
     dead = BatchWorker(batch_services, batch_services.batches, owner="dead-worker", lease_seconds=60)
-    batch = await client.batches.create(input_file_id=await upload(client, jsonl(line("유령", "안녕하세요",
-                                                                                           max_tokens=4))),
-                                        endpoint=CHAT, completion_window="24h")
+    batch = await client.batches.create(input_file_id=await upload(client, jsonl(emb_line("유령", "안녕하세요"))),
+                                        endpoint=EMB, completion_window="24h")
     queue = dead.queues()[0]
     claim = queue.claim()  # ... and the worker dies before it answers
     assert claim is not None and claim.batch_id == batch.id

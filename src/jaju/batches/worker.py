@@ -104,15 +104,16 @@ class BatchWorker:
             output, is_error = await self._output(queue, claim)
         finally:
             keeper.cancel()
-        blob = self.services.keyring.encrypt(claim.tenant_id, json.dumps(output, ensure_ascii=False).encode("utf-8"),
-                                             aad=line_aad(claim.batch_id, claim.line_no, "result"))
+        blob = await asyncio.to_thread(self.services.keyring.encrypt, claim.tenant_id,
+                                       json.dumps(output, ensure_ascii=False).encode("utf-8"),
+                                       aad=line_aad(claim.batch_id, claim.line_no, "result"))
         if not await asyncio.to_thread(queue.complete, claim.line_id, blob, is_error):
             log.warning("batch %s line %d was taken over by another worker; its result stands",
                         claim.batch_id, claim.line_no)
 
     async def _output(self, queue: LineQueue, claim: Claim) -> tuple[dict, bool]:
-        request = json.loads(self.services.keyring.decrypt(claim.tenant_id, claim.body,
-                                                           aad=line_aad(claim.batch_id, claim.line_no, "body")))
+        request = json.loads(await asyncio.to_thread(self.services.keyring.decrypt, claim.tenant_id, claim.body,
+                                                     aad=line_aad(claim.batch_id, claim.line_no, "body")))
         cid = request["custom_id"]
         batch = await asyncio.to_thread(_batch, queue, claim.batch_id)
         try:
