@@ -116,7 +116,13 @@ class LineQueue:
         """Batches whose lines are all settled (or whose finaliser's lease ran out): ready to finalise."""
         now = self.clock()
         with self.db.session() as s:
-            self._settle_stopped(s, now)
+            open_batches = s.execute(select(Batch.status, Batch.expires_at).where(
+                Batch.status.in_(("in_progress", "cancelling", "finalizing")))).all()
+            if not open_batches:
+                return []  # the idle poll stays a read: no write transaction every second per worker
+            if any(b.status == "cancelling" or (b.status == "in_progress" and b.expires_at < now)
+                   for b in open_batches):
+                self._settle_stopped(s, now)
             unsettled = select(BatchLine.batch_id).where(
                 or_(BatchLine.status == "pending",
                     and_(BatchLine.status == "running", BatchLine.lease_until >= now)))
