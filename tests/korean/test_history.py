@@ -67,10 +67,10 @@ def test_tool_calls_stay_with_their_results(count):
     call = {"role": "assistant", "content": None, "tool_calls": [
         {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": '{"city": "부산"}'}}]}
     result = {"role": "tool", "tool_call_id": "call_1", "content": "부산: 맑음, 18도"}
+    call_2 = {"id": "call_2", "type": "function", "function": {"name": "weather", "arguments": '{"city": "서울"}'}}
     messages = [SYSTEM, {"role": "user", "content": "부산 날씨 어때요?"}, call, result,
                 {"role": "assistant", "content": "부산은 맑고 18도입니다."},
-                {"role": "user", "content": "서울은요?"}, call | {"tool_calls": [
-                    {"id": "call_2", "type": "function", "function": {"name": "weather", "arguments": '{"city": "서울"}'}}]},
+                {"role": "user", "content": "서울은요?"}, call | {"tool_calls": [call_2]},
                 {"role": "tool", "tool_call_id": "call_2", "content": "서울: 흐림, 12도"}]
     for budget in range(count(messages[:1] + messages[5:]), count(messages)):
         kept = fit_history(messages, count, budget)

@@ -9,11 +9,12 @@ import click
 from jaju import __version__
 from jaju.cli import (audit, compliance, config, keys, knowledge, models, privacy, serve, sovereignty,
                       tenants)
+from jaju.cli import eval as eval_cli
 from jaju.cli.context import CliContext
 from jaju.errors import JajuError
 
 COMMANDS = (serve.serve, config.config, tenants.tenant, keys.key, models.model, audit.audit, privacy.privacy,
-            knowledge.kb, sovereignty.keys, *compliance.COMMANDS)
+            knowledge.kb, sovereignty.keys, *compliance.COMMANDS, eval_cli.eval_)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
