@@ -1,6 +1,10 @@
 """Speech level control: share of answer sentences at the requested level, without and with control.
 
-    python benchmarks/speech_bench.py --limit 102 --tokens 96 --parallel 4
+    python benchmarks/speech_bench.py --limit 102 --tokens 96 --parallel 4 --answers answers.jsonl
+    python benchmarks/speech_bench.py --score answers.jsonl     # score what a (cut-short) run wrote
+
+Each finished prompt (both generations) is appended to --answers as it completes, so a run stopped early
+can still be scored.
 
 Runs LlamaEngine directly on the default model at temperature 0 over tests/data/speech_prompts_ko.jsonl
 (each prompt names a level: formal, polite or casual). Three conditions, two generations per prompt:
@@ -34,15 +38,24 @@ DONE: list[int] = []
 PROMPTS = ROOT / "tests" / "data" / "speech_prompts_ko.jsonl"
 
 
-async def answer(engine, messages: list[dict], tokens: int, gate: asyncio.Semaphore) -> list[str]:
+async def answer(engine, messages: list[dict], tokens: int) -> list[str]:
     """The answer's deltas as the engine streamed them."""
+    req = ChatRequest(model=QWEN.name, messages=messages, sampling=SamplingParams(max_tokens=tokens, temperature=0.0))
+    return [d.text async for d in engine.chat(req) if d.text]
+
+
+async def both(engine, analyzer, item: dict, tokens: int, gate: asyncio.Semaphore, out) -> dict:
+    """One prompt without and with the instruction; appended to the answers file when both are done."""
     async with gate:
-        req = ChatRequest(model=QWEN.name, messages=messages,
-                          sampling=SamplingParams(max_tokens=tokens, temperature=0.0))
-        deltas = [d.text async for d in engine.chat(req) if d.text]
+        user = {"role": "user", "content": item["prompt"]}
+        system = {"role": "system", "content": SpeechLevel(analyzer, item["level"]).instruction()}
+        plain, told = await asyncio.gather(answer(engine, [user], tokens), answer(engine, [system, user], tokens))
+    row = {**item, "none": plain, "instruction": told}
+    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    out.flush()
     DONE.append(1)
-    print(f"{len(DONE)} answers", file=sys.stderr, flush=True)
-    return deltas
+    print(f"{len(DONE)} prompts", file=sys.stderr, flush=True)
+    return row
 
 
 def score(speech: SpeechLevel, text: str, tally: Counter) -> None:
@@ -54,34 +67,21 @@ def score(speech: SpeechLevel, text: str, tally: Counter) -> None:
         tally["at_level"] += speech.fits(level)
 
 
-async def main(args) -> None:
-    items = [json.loads(line) for line in PROMPTS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    items = items[:args.limit]
-    analyzer = KoreanAnalyzer()
-    engine = load(args.threads, args.parallel)
-    gate = asyncio.Semaphore(args.parallel)
-    start = time.perf_counter()
-    plain = [answer(engine, [{"role": "user", "content": it["prompt"]}], args.tokens, gate) for it in items]
-    told = [answer(engine, [{"role": "system", "content": SpeechLevel(analyzer, it["level"]).instruction()},
-                            {"role": "user", "content": it["prompt"]}], args.tokens, gate) for it in items]
-    results = await asyncio.gather(*plain, *told)
-    elapsed = time.perf_counter() - start
+def report(rows: list[dict], analyzer: KoreanAnalyzer) -> None:
     tallies = {c: {lvl: Counter() for lvl in ("formal", "polite", "casual", "all")}
                for c in ("none", "instruction", "rewrite")}
     rewrite_ms: list[float] = []
-    for i, it in enumerate(items):
-        speech = SpeechLevel(analyzer, it["level"])
-        deltas_plain, deltas_told = results[i], results[len(items) + i]
+    for row in rows:
+        speech = SpeechLevel(analyzer, row["level"])
         t0 = time.perf_counter()
         stream = speech.stream()
-        fixed = "".join(stream.feed(d) for d in deltas_told) + stream.flush()
+        fixed = "".join(stream.feed(d) for d in row["instruction"]) + stream.flush()
         rewrite_ms.append((time.perf_counter() - t0) * 1000)
-        for cond, text in (("none", "".join(deltas_plain)), ("instruction", "".join(deltas_told)),
+        for cond, text in (("none", "".join(row["none"])), ("instruction", "".join(row["instruction"])),
                            ("rewrite", fixed)):
-            score(speech, text, tallies[cond][it["level"]])
+            score(speech, text, tallies[cond][row["level"]])
             score(speech, text, tallies[cond]["all"])
-    print(f"{len(items)} prompts, temperature 0, max_tokens {args.tokens}, {args.parallel} at a time, "
-          f"{2 * len(items)} generations in {elapsed:.0f} s")
+    print(f"{len(rows)} prompts scored")
     print(f"{'condition':<12} {'level':<7} {'sentences':>9} {'at level':>9} {'share':>7} {'no level':>9}")
     for cond, per in tallies.items():
         for lvl, t in per.items():
@@ -89,10 +89,24 @@ async def main(args) -> None:
             print(f"{cond:<12} {lvl:<7} {t['sentences']:>9} {t['at_level']:>9} {share:>7.1%} {t['no_level']:>9}")
     rewrite_ms.sort()
     print(f"stream checker + rewrite per answer: median {rewrite_ms[len(rewrite_ms) // 2]:.1f} ms")
-    if args.samples:
-        for i, it in enumerate(items[:args.samples]):
-            print(json.dumps({"level": it["level"], "prompt": it["prompt"],
-                              "instruction": "".join(results[len(items) + i])}, ensure_ascii=False))
+
+
+async def main(args) -> None:
+    analyzer = KoreanAnalyzer()
+    if args.score:
+        rows = [json.loads(line) for line in Path(args.score).read_text(encoding="utf-8").splitlines() if line]
+        report(rows, analyzer)
+        return
+    items = [json.loads(line) for line in PROMPTS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = items[:args.limit]
+    engine = load(args.threads, args.parallel)
+    gate = asyncio.Semaphore(max(1, args.parallel // 2))  # two generations per prompt
+    start = time.perf_counter()
+    with open(args.answers, "a", encoding="utf-8") as out:
+        rows = await asyncio.gather(*[both(engine, analyzer, it, args.tokens, gate, out) for it in items])
+    print(f"{len(items)} prompts, temperature 0, max_tokens {args.tokens}, {args.parallel} generations at a time, "
+          f"{2 * len(items)} generations in {time.perf_counter() - start:.0f} s")
+    report(rows, analyzer)
     await engine.close()
 
 
@@ -102,5 +116,6 @@ if __name__ == "__main__":
     p.add_argument("--tokens", type=int, default=96)
     p.add_argument("--parallel", type=int, default=4)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--samples", type=int, default=0, help="print this many instructed answers")
+    p.add_argument("--answers", default="speech_answers.jsonl", help="append each prompt's answers here")
+    p.add_argument("--score", help="only score an answers file written by an earlier run")
     asyncio.run(main(p.parse_args()))
