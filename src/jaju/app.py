@@ -10,15 +10,16 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from jaju import __version__
-from jaju.api import (admin, compliance, console, errors, health, knowledge, moderations, openai, privacy,
-                      rerank)
+from jaju.api import (admin, batches, compliance, console, errors, files, health, knowledge, moderations, openai,
+                      privacy, rerank, responses)
 from jaju.api.middleware import BodyLimit, CleanErrors, RequestMetrics
+from jaju.batches.worker import BatchWorker
 from jaju.services import Services, build_services
 from jaju.settings import Settings
 
 log = logging.getLogger("jaju")
-ROUTERS = (openai.router, moderations.router, rerank.router, privacy.router, knowledge.router, compliance.router,
-           admin.router, health.router, console.router)
+ROUTERS = (openai.router, responses.router, files.router, batches.router, moderations.router, rerank.router,
+           privacy.router, knowledge.router, compliance.router, admin.router, health.router, console.router)
 
 
 async def _every(seconds: float, job, services: Services) -> None:
@@ -64,9 +65,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         hours = services.compliance.settings.retention_every_hours
         if hours > 0 and services.retention is not None:
             tasks.append(asyncio.create_task(_every(hours * 3600, _retention, services)))
+        # Batch lines run in every serving process, claimed from one queue in the store (leases).
+        batch_worker = BatchWorker(services, services.batches)
+        tasks.append(asyncio.create_task(batch_worker.run_forever()))
         try:
             yield
         finally:
+            batch_worker.stop()
             for task in tasks:
                 task.cancel()
             if stop_metrics is not None:
@@ -89,6 +94,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(RequestMetrics, metrics=services.metrics)
     limits = services.settings.limits
     app.add_middleware(BodyLimit, limit=limits.max_body_bytes, upload_limit=limits.max_upload_bytes,
-                       uploads=("/v1/knowledge-bases",))
+                       uploads=("/v1/knowledge-bases", "/v1/files"))
     app.add_middleware(CleanErrors)  # outermost: whatever fails inside, the response completes
     return app

@@ -28,7 +28,7 @@ from jaju.metrics import Metrics
 from jaju.protocol import chat as chat_wire
 from jaju.protocol import completions as completion_wire
 from jaju.protocol.chat import ChatCompletionRequest
-from jaju.protocol.common import now, usage_dict
+from jaju.protocol.common import named_model, now, usage_dict
 from jaju.protocol.completions import TextCompletionRequest
 from jaju.protocol.embeddings import EmbeddingRequest, embedding_body
 from jaju.protocol.logit_bias import check_logit_bias, logit_bias_hook
@@ -436,10 +436,10 @@ class InferenceService:
                 self.router.backends.append(local)
         info = _info(self.router.serving(model)[0], model)
         if kind == "embedding" and info.kind != "embedding":
-            raise InvalidRequest(f"Model {model} cannot make embeddings; use multilingual-e5-small.",
+            raise InvalidRequest(f"{named_model(model)} cannot make embeddings; use multilingual-e5-small.",
                                  "model_not_embedding", "model")
         if kind in ("chat", "completion") and info.kind == "embedding":
-            raise InvalidRequest(f"Model {model} only makes embeddings.", "model_not_chat", "model")
+            raise InvalidRequest(f"{named_model(model)} only makes embeddings.", "model_not_chat", "model")
 
     async def _backend(self, ctx: RequestContext, model: str, kind: str) -> tuple[Backend, ModelInfo]:
         """The first backend this tenant may use for `model` (for calls that do not stream)."""

@@ -17,6 +17,8 @@ from jaju.audit import AuditLog
 from jaju.audit.keys import DeploymentKey
 from jaju.audit.log import load_hmac_secret
 from jaju.audit.retention import AuditLogTarget
+from jaju.batches.retention import BatchRetention
+from jaju.batches.service import BatchService
 from jaju.compliance.factory import build_compliance_service, build_retention
 from jaju.compliance.law import TenantLaw, TenantLaws
 from jaju.compliance.retention import RetentionService, SqlTableTarget
@@ -26,6 +28,8 @@ from jaju.conversations.store import MessageStore
 from jaju.conversations.tables import StoredCompletion
 from jaju.engine.catalog import EMBEDDING_MODEL
 from jaju.engine.registry import ModelRegistry
+from jaju.files.service import FileService
+from jaju.files.tables import StoredFile
 from jaju.inference import InferenceService
 from jaju.knowledge.factory import build_knowledge_service
 from jaju.knowledge.service import KnowledgeService
@@ -41,6 +45,9 @@ from jaju.privacy.tables import PseudonymEntry
 from jaju.rerank.factory import build_rerank_service
 from jaju.rerank.remote import routed_remote
 from jaju.rerank.service import RerankService
+from jaju.responses.service import ResponsesService
+from jaju.responses.store import ResponseStore
+from jaju.responses.tables import StoredResponse
 from jaju.safeguards import Safeguards
 from jaju.settings import JURISDICTION_CODES, Settings
 from jaju.sovereignty.config import kek_providers
@@ -84,6 +91,9 @@ class Services:
     lazy_knowledge: Lazy[KnowledgeService]
     lazy_moderation: Lazy[ModerationService]
     lazy_rerank: Lazy[RerankService]
+    responses: ResponsesService
+    files: FileService
+    batches: BatchService
 
     # --- the request path -------------------------------------------------------------------
     def context(self, principal: Principal, prefix: str, options: RequestOptions | None = None,
@@ -131,7 +141,7 @@ class Services:
     @cached_property
     def subjects(self) -> SubjectService:
         """Everything stored about a data subject, for export (GDPR Art. 20) and erasure (Art. 17)."""
-        providers = [self.messages, self.privacy.vault, KnowledgeSubjectData(self.knowledge)]
+        providers = [self.messages, self.responses.store, self.privacy.vault, KnowledgeSubjectData(self.knowledge)]
         return SubjectService(providers, self.keyring, self.audit, self.privacy.vault.subject_digest)
 
     def load_models(self) -> None:
@@ -204,6 +214,9 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
     retention = build_retention(compliance, tenants, audit, [
         SqlTableTarget(stores, StoredCompletion.__table__, kind="content", name="stored_completions"),
         SqlTableTarget(stores, PseudonymEntry.__table__, kind="content", name="privacy_pseudonyms"),
+        SqlTableTarget(stores, StoredResponse.__table__, kind="content", name="stored_responses"),
+        SqlTableTarget(stores, StoredFile.__table__, kind="content", name="files"),
+        BatchRetention(stores),
         AuditLogTarget(audit)])
 
     korean = Lazy(KoreanAnalyzer)  # Kiwi loads in about a second; only the features that need it pay
@@ -230,6 +243,9 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
     messages = MessageStore(stores, keyring)
     safeguards = Safeguards(privacy, knowledge, moderation, compliance)
     inference = InferenceService(models, sovereignty.router, audit, usage, metrics, safeguards, messages)
+    files = FileService(stores, keyring, settings.limits.max_upload_bytes)
+    batches = BatchService(stores, files, keyring, max_line_bytes=settings.limits.max_body_bytes)
+    responses = ResponsesService(inference, ResponseStore(stores, keyring))
     telemetry = build_telemetry(settings.telemetry.otlp_endpoint, "jaju",
                                 sovereignty.jurisdictions.declared_hosts())
     return Services(settings=settings, db=db, key=key, audit=audit, tenants=tenants, keys=keys, usage=usage,
@@ -237,4 +253,4 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
                     sovereignty=sovereignty, stores=stores, compliance=compliance, retention=retention,
                     messages=messages, inference=inference, telemetry=telemetry, lazy_korean=korean,
                     lazy_privacy=privacy, lazy_knowledge=knowledge, lazy_moderation=moderation,
-                    lazy_rerank=rerank)
+                    lazy_rerank=rerank, responses=responses, files=files, batches=batches)

@@ -62,7 +62,7 @@ async def test_malformed_json_and_invalid_utf8(api, keys):
     ({"model": MODEL, "messages": [{"role": "user"}]}, "messages.0"),
     ({"model": MODEL, "messages": [{"role": "user", "content": "안녕"}], "temperature": "hot"}, "temperature"),
     ({"model": MODEL, "messages": [{"role": "user", "content": "안녕"}], "max_tokens": 0}, "max_tokens"),
-    ({"model": MODEL, "messages": [{"role": "user", "content": "안녕"}], "n": 3}, "n"),
+    ({"model": MODEL, "messages": [{"role": "user", "content": "안녕"}], "n": 9}, "n"),
     ({"model": MODEL, "messages": [{"role": "user", "content": "안녕"}], "tool_choice": "required"}, None),
     ({"messages": [{"role": "user", "content": "안녕"}]}, "model"),
 ])

@@ -17,7 +17,7 @@ from jaju.protocol.embeddings import EmbeddingRequest
 from jaju.context import RequestContext, RequestOptions
 from jaju.errors import ApiError, ServiceError
 from jaju.inference import Reply
-from jaju.protocol.common import JajuRequestExtension
+from jaju.protocol.common import JajuRequestExtension, unknown_model
 from jaju.protocol.schemas import (ChatCompletion, EmbeddingList, ModelCard, ModelList, TextCompletion, TokenCount,
                                    documented)
 from jaju.protocol.tokenize import TokenizeRequest
@@ -159,7 +159,7 @@ async def get_model(model_id: str, request: Request, principal: Inference):
     for m in _all_models(services):
         if m.id == model_id:
             return _model_card(m, model_metadata(services.law(principal.tenant_id).policy), allowed)
-    raise ApiError(404, f"The model '{model_id}' does not exist.", code="model_not_found", param="model")
+    raise unknown_model(model_id)
 
 
 def _all_models(services) -> list:

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, select
 
 from jaju.conversations.tables import StoredCompletion
+from jaju.protocol.common import echo
 from jaju.errors import ApiError
 from jaju.store import Database
 
@@ -59,7 +60,7 @@ class MessageStore:
             if after:
                 anchor = s.get(StoredCompletion, after)
                 if anchor is None or anchor.tenant_id != tenant_id:
-                    raise ApiError(400, f"Unknown cursor {after!r}.", param="after")
+                    raise ApiError(400, f"Unknown cursor '{echo(after)}'.", param="after")
                 q = q.where(StoredCompletion.created_at <= anchor.created_at, StoredCompletion.id != after)
             rows = s.scalars(q.order_by(StoredCompletion.created_at.desc(), StoredCompletion.id).limit(limit)).all()
         return [self._open(r) for r in rows]

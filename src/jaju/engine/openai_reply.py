@@ -8,12 +8,14 @@ comes back is either turned into the same Deltas a well-behaved server would giv
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from jaju.engine.base import Delta, TokenLogprob, ToolCall, TopLogprob, Usage
 from jaju.errors import UpstreamFailed, UpstreamTimeout
+from jaju.protocol import jsonsafe
+
+MAX_REPLY_CHARS = 64 * 1024 * 1024  # bounded like every JSON jaju parses outside pydantic
 
 _SNIPPET = 60
 _LONG_NUMBER = re.compile(r"\d{4,}")
@@ -163,8 +165,8 @@ class SseReader:
             self.done = True
             return None
         try:
-            chunk = json.loads(payload)
-        except ValueError:
+            chunk = jsonsafe.loads(payload, max_chars=MAX_REPLY_CHARS)
+        except ValueError:  # not JSON, too deep or too large (JsonRejected is a ValueError)
             raise InvalidReply(self.backend, "a stream chunk that is not valid JSON", payload) from None
         if not isinstance(chunk, dict):
             raise InvalidReply(self.backend, "a stream chunk that is not a JSON object", payload)
@@ -212,7 +214,7 @@ def parse_body(raw: bytes, content_type: str, chat: bool, backend: str) -> list[
         return [*deltas, reader.close()]
     if "json" in content_type or start in "{[":
         try:
-            data = json.loads(text)
+            data = jsonsafe.loads(text, max_chars=MAX_REPLY_CHARS)
         except ValueError:
             raise InvalidReply(backend, "a body that is not valid JSON", raw) from None
         return whole(data, chat, backend)
