@@ -25,12 +25,13 @@ PARAM = "jaju.speech_level"
 # What each requested level accepts (casual = 반말, which written 해라체 also is).
 ACCEPTS = {FORMAL: frozenset({FORMAL}), POLITE: frozenset({POLITE}), CASUAL: frozenset({CASUAL, PLAIN})}
 
+# Endings only, no example sentences: a small model copies an example sentence into its answer.
 INSTRUCTIONS = {
-    FORMAL: "모든 문장을 하십시오체(격식 있는 존댓말)로 끝내십시오. 예: '서울은 한국의 수도입니다.', "
-            "'도와드리겠습니다.' 해요체('-요')나 반말은 쓰지 마십시오.",
-    POLITE: "모든 문장을 해요체(부드러운 존댓말)로 끝내세요. 예: '서울은 한국의 수도예요.', '도와드릴게요.' "
-            "'-습니다' 같은 격식체나 반말은 쓰지 마세요.",
-    CASUAL: "모든 문장을 반말(해체)로 끝내. 예: '서울은 한국의 수도야.', '도와줄게.' "
+    FORMAL: "답변의 모든 문장을 하십시오체로 끝내십시오: 평서문은 '-습니다/-ㅂ니다', 의문문은 '-습니까', "
+            "권유는 '-십시오'. '-요'로 끝나는 해요체와 반말은 쓰지 마십시오.",
+    POLITE: "답변의 모든 문장을 해요체로 끝내세요: '-아요/-어요', '-이에요/-예요', '-세요'. "
+            "'-습니다' 같은 격식체와 반말은 쓰지 마세요.",
+    CASUAL: "답변의 모든 문장을 반말(해체)로 끝내: '-아/-어', '-야', '-지'. "
             "'-요'나 '-습니다' 같은 존댓말은 쓰지 마.",
 }
 
