@@ -19,6 +19,8 @@ class RequestOptions:
     conversation_id: str | None = None
     knowledge_bases: tuple[str, ...] = ()
     knowledge_top_k: int = 5
+    speech_level: str | None = None  # formal | polite | casual
+    history: str = "full"  # or "sliding"
 
 
 @dataclass(slots=True)

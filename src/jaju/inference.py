@@ -24,6 +24,7 @@ from jaju.conversations.store import MessageStore
 from jaju.engine.base import Backend, ChatRequest, CompletionRequest, Delta, ModelInfo, ToolCall
 from jaju.engine.registry import ModelRegistry
 from jaju.errors import InvalidRequest, QuotaExceeded, ServiceError
+from jaju.korean.history import fit_history_async
 from jaju.metrics import Metrics
 from jaju.protocol import chat as chat_wire
 from jaju.protocol import completions as completion_wire
@@ -37,6 +38,7 @@ from jaju.sovereignty.router import ResidencyRouter
 from jaju.tenancy.usage import UsageMeter
 
 log = logging.getLogger("jaju.inference")
+DEFAULT_REPLY_TOKENS = 512  # room kept for the answer when a sliding history request names no max_tokens
 T = TypeVar("T")
 
 
@@ -226,6 +228,8 @@ class InferenceService:
         async def prepare(guard: RequestGuard) -> None:
             self._logit_bias(engine_req, req.logit_bias)
             engine_req.messages = await guard.prepare(engine_req.messages)
+            if ctx.options.history == "sliding":
+                engine_req.messages = await self._slide(engine_req)
 
         used: dict[str, Any] = {}  # the router says where it ran
         return await self._generate(ctx, action, req.model, prompt_text, engine_req, prepare, used,
@@ -447,6 +451,18 @@ class InferenceService:
         backend = self.router.pick(model, ctx.tenant_id, key_id=ctx.key_id)[0]
         self.router.record_use(backend, model, ctx.tenant_id, key_id=ctx.key_id)
         return backend, _info(backend, model)
+
+    async def _slide(self, engine_req: ChatRequest) -> list[dict[str, Any]]:
+        """`jaju.history: "sliding"`: the oldest turns dropped until the prompt and the reply fit the context."""
+        backend = self.router.serving(engine_req.model)[0]
+        limit = _info(backend, engine_req.model).context_length
+        if not limit:
+            raise InvalidRequest("jaju.history \"sliding\" needs to know the model's context length, and this "
+                                 "backend does not say it.", "history_unsupported", "jaju.history")
+        reply = engine_req.sampling.max_tokens or DEFAULT_REPLY_TOKENS
+        return await fit_history_async(
+            engine_req.messages, lambda msgs: backend.count_tokens(engine_req.model, messages=msgs),
+            max(1, limit - reply))
 
     def _logit_bias(self, engine_req: ChatRequest | CompletionRequest, bias: dict[str, int] | None) -> None:
         """OpenAI's logit_bias as a logits hook, each token id checked against the model's vocabulary.

@@ -21,6 +21,8 @@ from jaju.errors import InvalidRequest, NotFound
 from jaju.knowledge.citations import build_grounded_messages, extract_citations
 from jaju.knowledge.errors import KnowledgeError, KnowledgeNotFound
 from jaju.knowledge.service import KnowledgeService
+from jaju.korean import KoreanAnalyzer
+from jaju.korean.speech import SpeechLevel
 from jaju.lazy import Lazy
 from jaju.moderation.service import ModerationService
 from jaju.privacy.restore import StreamRestorer
@@ -32,11 +34,12 @@ class Safeguards:
     """Built once; `open(ctx)` gives the guard that holds one request's safeguard state."""
 
     def __init__(self, privacy: Lazy[PrivacyService], knowledge: Lazy[KnowledgeService],
-                 moderation: Lazy[ModerationService], compliance: ComplianceService):
+                 moderation: Lazy[ModerationService], korean: Lazy[KoreanAnalyzer], compliance: ComplianceService):
         # Lazy, so Kiwi and the vault load on first use rather than at start-up.
         self._privacy = privacy
         self._knowledge = knowledge
         self._moderation = moderation
+        self._korean = korean
         self.compliance = compliance
 
     def open(self, ctx: RequestContext) -> RequestGuard:
@@ -56,6 +59,9 @@ class RequestGuard:
         self.citations: list[dict] = []
         self.watermarked = False
         self.moderated = _moderated_stages(self.law)
+        level = ctx.options.speech_level or ctx.law.settings.get("speech_level")
+        self.speech = SpeechLevel(owner._korean.get(), level) if level else None  # 존댓말 control
+        self.speech_rewrites = 0
         self.moderation: dict[str, Any] = {}  # stage -> {"action", "categories"}: names only, never text
 
     # --- labelling (AI Basic Act, AI Act Art. 50) ---------------------------------------------
@@ -87,6 +93,8 @@ class RequestGuard:
             if text:
                 action, results = await asyncio.to_thread(self.moderator.enforce, self.law, "input", [text])
                 self._moderation_seen("input", action, results[0].detected + results[0].quoted)
+        if self.speech is not None:
+            messages = self.speech.instruct(messages)
         if self.options.knowledge_bases:
             query = _last_user_text(messages)
             if query:
@@ -120,6 +128,10 @@ class RequestGuard:
         moderated where the packs ask (a block is a 422 naming the categories)."""
         if self.session is not None:
             text = self.privacy.restore(self.session, self.privacy.scan_output(self.session, text, self.policy))
+        if self.speech is not None and text:
+            stream = self.speech.stream()
+            text = stream.feed(text) + stream.flush()
+            self.speech_rewrites += len(stream.rewrites)
         if "output" in self.moderated and text:
             action, results = self.moderator.enforce(self.law, "output", [text])
             self._moderation_seen("output", action, results[0].detected + results[0].quoted)
@@ -160,6 +172,8 @@ class RequestGuard:
             ext["pii"] = dict(self.session.detected)
         if self.moderation:
             ext["moderation"] = dict(self.moderation)
+        if self.speech is not None:
+            ext["speech_level"] = {"level": self.speech.level, "rewritten_sentences": self.speech_rewrites}
         return ext
 
     def audit_fields(self) -> dict[str, Any]:
@@ -198,13 +212,24 @@ class StreamGuard:
         self._scan = guard.session is not None and any(
             guard.policy.action(e, "output") != "allow" for e in (*guard.policy.rules, "*"))
         self._mod = guard.moderator.stream(guard.law, "output") if "output" in guard.moderated else None
+        self._speech = guard.speech.stream() if guard.speech is not None else None
         self.blocked = False  # the tenant's moderation policy stopped this reply
 
     def feed(self, text: str) -> str:
-        return self._moderate(self._privacy_feed(text), final=False)
+        return self._moderate(self._speak(self._privacy_feed(text), final=False), final=False)
 
     def flush(self) -> str:
-        return self._moderate(self._privacy_flush(), final=True)
+        return self._moderate(self._speak(self._privacy_flush(), final=True), final=True)
+
+    def _speak(self, text: str, *, final: bool) -> str:
+        """Whole sentences at the requested speech level (a sentence that slipped is rewritten)."""
+        if self._speech is None:
+            return text
+        out = self._speech.feed(text)
+        if final:
+            out += self._speech.flush()
+            self.guard.speech_rewrites += len(self._speech.rewrites)
+        return out
 
     def _moderate(self, text: str, *, final: bool) -> str:
         if self._mod is None:

@@ -156,6 +156,7 @@ class Services:
                 self.metrics.watch_engine(name, lambda s=scheduler: s.queue_depth, lambda s=scheduler: s.active)
 
     async def aclose(self) -> None:
+        await self.responses.aclose()  # background runs end before the stores close
         self.stores.dispose()
         await self.sovereignty.aclose()
         await self.models.close()
@@ -241,7 +242,7 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
     rerank = Lazy(rerank_service)
     moderation = Lazy(lambda: ModerationService(korean.get(), privacy.get().analyzer))
     messages = MessageStore(stores, keyring)
-    safeguards = Safeguards(privacy, knowledge, moderation, compliance)
+    safeguards = Safeguards(privacy, knowledge, moderation, korean, compliance)
     inference = InferenceService(models, sovereignty.router, audit, usage, metrics, safeguards, messages)
     files = FileService(stores, keyring, settings.limits.max_upload_bytes)
     batches = BatchService(stores, files, keyring, max_line_bytes=settings.limits.max_body_bytes)

@@ -51,7 +51,8 @@ def _options(request: Request, ext: JajuRequestExtension | None) -> RequestOptio
     if ext is None:
         return RequestOptions(subject=subject)
     return RequestOptions(subject=subject, conversation_id=ext.conversation_id,
-                          knowledge_bases=tuple(ext.knowledge_bases), knowledge_top_k=ext.knowledge_top_k)
+                          knowledge_bases=tuple(ext.knowledge_bases), knowledge_top_k=ext.knowledge_top_k,
+                          speech_level=ext.speech_level, history=ext.history)
 
 
 def _auth(request: Request) -> tuple[int, int] | None:

@@ -6,7 +6,7 @@ import re
 import time
 import unicodedata
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
@@ -36,6 +36,10 @@ class JajuRequestExtension(WireModel):
     conversation_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     knowledge_bases: list[str] = []
     knowledge_top_k: int = Field(5, ge=1, le=50)
+    # Korean speech level of the answer (하십시오체, 해요체, 반말); the tenant's setting when left out.
+    speech_level: Literal["formal", "polite", "casual"] | None = None
+    # "sliding": drop the oldest turns so the prompt fits the model's context (never the system message).
+    history: Literal["full", "sliding"] = "full"
 
 
 Stop = str | list[str] | None
