@@ -7,6 +7,7 @@ import os
 
 import click
 
+from jaju import logs
 from jaju.cli.context import CliContext, friendly, pass_ctx
 from jaju.engine.ipc.supervisor import Supervisor
 from jaju.tenancy.principal import SCOPES
@@ -62,7 +63,7 @@ def serve(ctx: CliContext, host: str | None, port: int | None, workers: int | No
     host = host or settings.host
     port = port if port is not None else settings.port
     workers = workers or _default_workers()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_level)
     # Migrations and the first-start bootstrap run once, here, before any worker opens the store.
     secret = bootstrap(ctx.services)
     store = ctx.services.db.dialect

@@ -13,6 +13,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from jaju import logs
 from jaju.engine.catalog import EMBEDDING_MODEL
 from jaju.engine.ipc.client import EngineClient, EngineConnection, RemoteE5Backend
 from jaju.settings import Settings, load_settings
@@ -24,8 +25,7 @@ ENGINE_START_SECONDS = 600.0
 
 def _settings(config: str | None, data_dir: str | None) -> Settings:
     settings = load_settings(config, data_dir=data_dir)
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format=f"%(asctime)s %(levelname)s %(name)s[{os.getpid()}]: %(message)s")
+    logs.configure(settings.log_level, f"[{os.getpid()}]")
     return settings
 
 
