@@ -15,7 +15,7 @@ import pytest
 
 pytestmark = pytest.mark.engine
 
-# Loaded by schemathesis (SCHEMATHESIS_HOOKS): generation routes get few tokens, so 25 examples a route
+# Loaded by schemathesis (SCHEMATHESIS_HOOKS): generation routes get few tokens, so 15 examples a route
 # stay quick, and uploads go to a knowledge base that exists, so their files reach the parsers.
 HOOKS = '''
 import os
@@ -56,7 +56,7 @@ def test_no_input_makes_a_server_error(live, tmp_path):
            "JAJU_FUZZ_KB": kb}
     r = subprocess.run(
         [st, "run", "openapi.json", "--url", live.base_url, "--checks", "not_a_server_error",
-         "-H", f"Authorization: Bearer {live.admin_key}", "--max-examples", "25", "--seed", "20261129",
+         "-H", f"Authorization: Bearer {live.admin_key}", "--max-examples", "15", "--seed", "20261129",
          "--generation-deterministic", "--workers", "1", "--request-timeout", "120"],
         capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]

@@ -23,7 +23,7 @@ from jaju.app import ROUTERS, create_app
 from tests.api.test_hardening_connection import Server, socket_of
 
 MODEL = "qwen2.5-coder-0.5b-instruct"
-PROPERTY = settings(max_examples=50, deadline=None, derandomize=True,
+PROPERTY = settings(max_examples=30, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.function_scoped_fixture])
 
