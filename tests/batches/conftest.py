@@ -8,34 +8,20 @@ import httpx
 import openai
 import pytest
 
-from jaju.api import batches as batches_api
-from jaju.api import files as files_api
-from jaju.app import create_app
-from jaju.batches.service import BatchService
 from jaju.batches.worker import BatchWorker
-from jaju.files.service import FileService
 
 BASE = "http://jaju.test/v1"
 
 
 @pytest.fixture(scope="session")
 def batch_services(services):
-    """Until build_services constructs these (the lead's file), build them here the same way."""
-    if not hasattr(services, "files"):
-        services.files = FileService(services.stores, services.keyring, services.settings.limits.max_upload_bytes)
-    if not hasattr(services, "batches"):
-        services.batches = BatchService(services.stores, services.files, services.keyring,
-                                        max_line_bytes=services.settings.limits.max_body_bytes)
+    """The session's services (build_services constructs files and batches)."""
     return services
 
 
 @pytest.fixture(scope="session")
-def batch_app(batch_services):
-    """An app of its own (the session's `app` stays as other tests expect it), with both routers."""
-    app = create_app(services=batch_services, load_models=False)
-    for router in (files_api.router, batches_api.router):
-        if not any(getattr(r, "path", None) == router.prefix for r in app.routes):
-            app.include_router(router)
+def batch_app(app):
+    """The session's app (create_app registers the files and batches routers)."""
     return app
 
 
