@@ -36,7 +36,8 @@ def start_server(data_dir: Path, gguf: Path, env_extra: dict[str, str] | None = 
            "JAJU_ENGINE__PARALLEL": "4", "JAJU_ENGINE__KV_CACHE_TOKENS": "8192", "PYTHONUNBUFFERED": "1",
            **(env_extra or {})}
     log = data_dir / f"serve-{port}.log"
-    proc = subprocess.Popen([sys.executable, "-m", "jaju", "serve", "--port", str(port)],
+    # One API worker (plus the engine process): what these tests check does not need more processes.
+    proc = subprocess.Popen([sys.executable, "-m", "jaju", "serve", "--port", str(port), "--workers", "1"],
                             stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
