@@ -117,24 +117,25 @@ def test_key_derives_from_the_deployment_key():
 
 
 @pytest.fixture(scope="module")
-def llm(qwen_gguf):
-    llama_cpp = pytest.importorskip("llama_cpp")
-    model = llama_cpp.Llama(model_path=str(qwen_gguf), n_ctx=256, n_threads=2, verbose=False)
-    yield model
-    model.close()
+def llm(services):
+    """jaju's own embedded engine on the default model (the hook runs in its sampler, as in production)."""
+    return services.models.loaded()["qwen2.5-coder-0.5b-instruct"]
 
 
 def _reply(llm, prompt: str, seed: int, hook) -> list[int]:
-    from llama_cpp import LogitsProcessorList
+    import asyncio
 
-    def processor(input_ids, scores):
-        if hook is not None:
-            hook(input_ids.tolist(), scores)
-        return scores
+    from jaju.engine.base import ChatRequest, SamplingParams
 
-    out = llm.create_chat_completion(messages=[{"role": "user", "content": prompt}], max_tokens=64,
-                                     temperature=0.7, seed=seed, logits_processor=LogitsProcessorList([processor]))
-    return llm.tokenize(out["choices"][0]["message"]["content"].encode("utf-8"), add_bos=False, special=False)
+    request = ChatRequest(model=llm.info.id, messages=[{"role": "user", "content": prompt}],
+                          sampling=SamplingParams(max_tokens=64, temperature=0.7, top_p=1.0, top_k=0,
+                                                  repetition_penalty=1.0, seed=seed),
+                          logits_hooks=[hook] if hook is not None else [])
+
+    async def run() -> str:
+        return "".join([d.text async for d in llm.chat(request)])
+
+    return llm.tokenize(asyncio.run(run()), special=False, add_bos=False)
 
 
 @pytest.mark.engine
@@ -142,7 +143,7 @@ def test_real_generations_carry_the_watermark(llm):
     green = GreenList(KEY, 0.25)
     hook = WatermarkHook(green, 3.0)
     prompts = ["한글의 역사에 대해 세 문장으로 설명해 주세요.", "제주도 여행의 장점을 알려 주세요.",
-               "분리수거를 잘하는 방법을 짧게 써 주세요."]
+               "분리수거를 잘하는 방법을 세 가지 알려 주세요."]
     marked = [score_tokens(green, _reply(llm, p, 11 + i, hook)) for i, p in enumerate(prompts)]
     plain = score_tokens(green, _reply(llm, prompts[0], 11, None))
     assert all(d.tokens_scored >= 30 for d in marked)
