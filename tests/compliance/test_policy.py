@@ -191,4 +191,6 @@ def test_privacy_engine_accepts_the_actions(policies, jurisdiction):
     privacy = PrivacyPolicy.from_dict(policy.privacy_actions(floor))
     for entity, surfaces in policy.privacy_actions().items():
         for surface, action in surfaces.items():
-            assert Action(privacy.action(entity, surface)).rank >= Action(action).rank
+            applied = privacy.action(entity, surface)
+            applied = "pseudonymize" if applied == "surrogate" else applied  # a form of pseudonymisation
+            assert Action(applied).rank >= Action(action).rank
