@@ -45,9 +45,12 @@ class EngineConnection:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ctx: zmq.asyncio.Context | None = None
         self._sock: zmq.asyncio.Socket | None = None
+        self._monitor: zmq.asyncio.Socket | None = None
         self._tasks: list[asyncio.Task] = []
         self.connected = False
-        self._sync_ctx = zmq.Context()
+        # The process-wide contexts: never garbage-collected, so no Context.__del__ ever blocks in
+        # term() waiting on a socket (a per-object context did, hanging the next test run).
+        self._sync_ctx = zmq.Context.instance()
         self._local = threading.local()
         self._sync_lock = threading.Lock()
         self._sync_socks: list[zmq.Socket] = []
@@ -60,7 +63,8 @@ class EngineConnection:
         return self._sock
 
     def _open(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._ctx = zmq.asyncio.Context()
+        self._close_async()  # a previous loop's sockets
+        self._ctx = zmq.asyncio.Context.instance()
         sock = self._ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.IMMEDIATE, 1)
         sock.setsockopt(zmq.LINGER, 0)
@@ -68,7 +72,7 @@ class EngineConnection:
         sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
         monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED)
         sock.connect(self.endpoint)
-        self._loop, self._sock, self._pending = loop, sock, {}
+        self._loop, self._sock, self._monitor, self._pending = loop, sock, monitor, {}
         self._tasks = [loop.create_task(self._read(sock)), loop.create_task(self._watch(monitor))]
 
     async def _read(self, sock: zmq.asyncio.Socket) -> None:
@@ -215,13 +219,23 @@ class EngineConnection:
                     raise
                 time.sleep(0.1)
 
-    async def aclose(self) -> None:
+    def _close_async(self) -> None:
         for task in self._tasks:
             task.cancel()
         self._tasks = []
         if self._sock is not None:
+            try:
+                self._sock.disable_monitor()
+            except zmq.ZMQError:
+                pass  # the monitor is already gone with its socket
             self._sock.close(linger=0)
             self._sock = None
+        if self._monitor is not None:
+            self._monitor.close(linger=0)
+            self._monitor = None
+
+    async def aclose(self) -> None:
+        self._close_async()
         self._loop = None
         with self._sync_lock:
             for sock in self._sync_socks:
