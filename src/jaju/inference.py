@@ -287,7 +287,7 @@ class InferenceService:
                 stream = start()
                 first = await _first(stream)
                 span.set("jaju.backend", used.get("backend"))
-            backend = next(b for b in self.router.backends if b.name == used["backend"])
+            backend = self.router.named(used["backend"])
             info = _info(backend, model)
             guard.ran_on(backend, hook is not None)
             with ctx.span.child("labelling"):
@@ -436,8 +436,7 @@ class InferenceService:
         """Make sure something can serve `model`: a remote backend, or a local model loaded on demand."""
         if not self.router.serving(model):
             local = await self.registry.get(model)  # 404 when no one has heard of the model
-            if local not in self.router.backends:
-                self.router.backends.append(local)
+            self.router.add(local)
         info = _info(self.router.serving(model)[0], model)
         if kind == "embedding" and info.kind != "embedding":
             raise InvalidRequest(f"{named_model(model)} cannot make embeddings; use multilingual-e5-small.",

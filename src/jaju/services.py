@@ -149,8 +149,7 @@ class Services:
         self.models.load_sync(self.settings.engine.default_model)
         self.models.load_sync(EMBEDDING_MODEL)
         for name, backend in self.models.loaded().items():
-            if backend not in self.sovereignty.router.backends:
-                self.sovereignty.router.backends.append(backend)
+            self.sovereignty.router.add(backend)
             scheduler = getattr(backend, "scheduler", None)
             if scheduler is not None:
                 self.metrics.watch_engine(name, lambda s=scheduler: s.queue_depth, lambda s=scheduler: s.active)

@@ -66,6 +66,15 @@ class ResidencyRouter:
         """A request's outcome: an answer proves a backend healthy at once, without waiting for a probe."""
         self._health[backend.name] = healthy
 
+    def add(self, backend: Backend) -> None:
+        """Register a backend loaded after start-up (an on-demand local model, the engine process's client)."""
+        if all(b.name != backend.name for b in self.backends):
+            self.backends.append(backend)
+
+    def named(self, name: str) -> Backend:
+        """The registered backend with this name (the one a routed stream reported it ran on)."""
+        return next(b for b in self.backends if b.name == name)
+
     def serving(self, model: str) -> list[Backend]:
         return [b for b in self.backends if any(m.id == model for m in b.models())]
 

@@ -83,8 +83,7 @@ def attach_engine(services, conn: EngineConnection, hello: dict[str, Any]) -> No
         models.register(info.id, backend)
         if info.kind == "embedding":
             models.embeddings = backend
-        if all(b.name != backend.name for b in services.sovereignty.router.backends):
-            services.sovereignty.router.backends.append(backend)
+        services.sovereignty.router.add(backend)
 
     def load_in_engine(name: str):
         infos = conn.call_sync("load", name)
