@@ -16,7 +16,7 @@ from jaju.app import create_app
 from jaju.cli.serve import bootstrap
 from jaju.engine.catalog import QWEN, assemble
 from jaju.services import build_services
-from tests.support import link_models, make_settings
+from tests.support import close_services, link_models, make_settings
 
 PG_ADMIN_URL = os.environ.get("JAJU_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MODEL_CACHE = Path(os.environ.get("JAJU_TEST_MODEL_CACHE", Path.home() / ".cache" / "jaju-test"))
@@ -76,13 +76,7 @@ def services(tmp_path_factory, qwen_gguf):
     svc.admin_secret = bootstrap(svc)
     svc.load_models()
     yield svc
-    svc.usage.flush()
-    svc.audit.close()
-    for backend in svc.models.loaded().values():
-        scheduler = getattr(backend, "scheduler", None)
-        if scheduler is not None:
-            scheduler.close()
-    svc.db.dispose()
+    close_services(svc)
 
 
 @pytest.fixture(scope="session")

@@ -27,3 +27,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def close_services(services) -> None:
+    """Stop what build_services started for a test: usage buffer, audit writer, engine threads, store."""
+    services.usage.flush()
+    services.audit.close()
+    for backend in services.models.loaded().values():
+        scheduler = getattr(backend, "scheduler", None)
+        if scheduler is not None:
+            scheduler.close()
+    services.db.dispose()

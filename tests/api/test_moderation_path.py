@@ -14,7 +14,7 @@ from jaju.app import create_app
 from jaju.cli.serve import bootstrap
 from jaju.services import build_services
 from jaju.store.tables import AuditEvent
-from tests.support import link_models, make_settings
+from tests.support import close_services, link_models, make_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 MODEL = "qwen2.5-coder-0.5b-instruct"
@@ -42,16 +42,6 @@ async def _serve(tmp_path, qwen_gguf, action: str):
     return services, secret
 
 
-async def _close(services):
-    services.usage.flush()
-    services.audit.close()
-    for backend in services.models.loaded().values():
-        scheduler = getattr(backend, "scheduler", None)
-        if scheduler is not None:
-            scheduler.close()
-    services.db.dispose()
-
-
 async def _chat(services, secret, text: str) -> httpx.Response:
     app = create_app(services=services, load_models=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://jaju.test",
@@ -76,7 +66,7 @@ async def test_blocking_pack_refuses_with_the_category_only(tmp_path, qwen_gguf)
                 select(AuditEvent.body).where(AuditEvent.action == "chat.completions"))]
         assert 422 in statuses and 200 in statuses
     finally:
-        await _close(services)
+        close_services(services)
 
 
 async def test_flagging_pack_answers_and_records_the_category(tmp_path, qwen_gguf):
@@ -90,4 +80,4 @@ async def test_flagging_pack_answers_and_records_the_category(tmp_path, qwen_ggu
         assert json.loads(body)["moderation"]["input"]["categories"] == ["profanity_insult"]
         assert "씨발" not in body
     finally:
-        await _close(services)
+        close_services(services)

@@ -18,7 +18,7 @@ from jaju.errors import ConfigError
 from jaju.services import build_services
 from jaju.store.tables import AuditEvent
 from jaju.telemetry import build_telemetry
-from tests.support import link_models, make_settings
+from tests.support import close_services, link_models, make_settings
 
 MODEL = "qwen2.5-coder-0.5b-instruct"
 
@@ -69,13 +69,7 @@ def traced(tmp_path, qwen_gguf):
     services.load_models()
     yield services, secret, collector
     collector.close()
-    services.usage.flush()
-    services.audit.close()
-    for backend in services.models.loaded().values():
-        scheduler = getattr(backend, "scheduler", None)
-        if scheduler is not None:
-            scheduler.close()
-    services.db.dispose()
+    close_services(services)
 
 
 @pytest.mark.anyio
