@@ -104,7 +104,7 @@ class EngineConnection:
         sock = self._ensure()
         try:
             await asyncio.wait_for(sock.send(dumps(message)), SEND_TIMEOUT)
-        except TimeoutError:
+        except (TimeoutError, zmq.Again):  # no engine connected to take it
             raise engine_unavailable() from None
 
     def open(self) -> tuple[int, asyncio.Queue]:
@@ -117,10 +117,11 @@ class EngineConnection:
     def release(self, rid: int, cancel: bool) -> None:
         self._pending.pop(rid, None)
         if cancel and self._sock is not None:
-            try:  # best effort: if the engine is gone, its slot went with it
-                self._sock.send(dumps((CANCEL, rid, None)), flags=zmq.NOBLOCK)
-            except zmq.ZMQError:
-                pass
+            # Best effort: if the engine is gone, its slot went with it. The async socket reports a
+            # failed non-blocking send on the future it returns, so read it there (an unread future
+            # exception is reported by the event loop as an error of its own).
+            sent = self._sock.send(dumps((CANCEL, rid, None)), flags=zmq.NOBLOCK)
+            sent.add_done_callback(_ignore_outcome)
 
     async def generate(self, op: str, request: ChatRequest | CompletionRequest) -> AsyncIterator[Delta]:
         """Run a generation in the engine; closing this iterator early cancels it there."""
@@ -128,9 +129,10 @@ class EngineConnection:
         plain.logits_hooks = []
         specs = [_spec(h) for h in request.logits_hooks]
         rid, queue = self.open()
-        done = False
+        done = True  # nothing to cancel in the engine until it has the request
         try:
             await self._submit((op, rid, (plain, specs)))
+            done = False
             while True:
                 kind, payload = await queue.get()
                 if kind == DELTAS:
@@ -186,7 +188,10 @@ class EngineConnection:
         rid = next(self._ids)
         if not sock.poll(int(SEND_TIMEOUT * 1000), zmq.POLLOUT):  # at once when the engine is connected
             raise engine_unavailable()
-        sock.send(dumps((CALL, rid, (method, args))), flags=zmq.NOBLOCK)
+        try:
+            sock.send(dumps((CALL, rid, (method, args))), flags=zmq.NOBLOCK)
+        except zmq.Again:  # the peer went away between the poll and the send
+            raise engine_unavailable() from None
         deadline = timeout * 1000
         while True:
             if not sock.poll(int(deadline)):
@@ -241,6 +246,11 @@ class EngineConnection:
             for sock in self._sync_socks:
                 sock.close(linger=0)
             self._sync_socks.clear()
+
+
+def _ignore_outcome(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _spec(hook) -> dict[str, Any]:
