@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from jaju import __version__
-from jaju.api import (admin, batches, compliance, console, errors, files, health, knowledge, moderations, openai,
-                      privacy, rerank, responses)
+from jaju.api import (admin, batches, compliance, console, errors, files, health, knowledge, korean, moderations,
+                      openai, privacy, rerank, responses)
 from jaju.api.middleware import BodyLimit, CleanErrors, RequestMetrics
 from jaju.batches.worker import BatchWorker
 from jaju.services import Services, build_services
@@ -19,7 +19,7 @@ from jaju.settings import Settings
 
 log = logging.getLogger("jaju")
 ROUTERS = (openai.router, responses.router, files.router, batches.router, moderations.router, rerank.router,
-           privacy.router, knowledge.router, compliance.router, admin.router, health.router, console.router)
+           korean.router, privacy.router, knowledge.router, compliance.router, admin.router, health.router, console.router)
 
 
 async def _every(seconds: float, job, services: Services) -> None:

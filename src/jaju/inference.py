@@ -424,6 +424,17 @@ class InferenceService:
         n = await self._observed(backend, backend.count_tokens(model, text=text, messages=messages))
         return {"object": "tokenize", "model": model, "count": n, "max_model_len": info.context_length}
 
+    # --- for services built on these steps (jaju.korean.summarize, jaju.korean.segmenter) -----
+    async def serving(self, model: str) -> list[Backend]:
+        """The backends serving a chat model, a local one loaded on demand (404 for a model no one has)."""
+        await self._available(model, "chat")
+        return self.router.serving(model)
+
+    async def embedding_backend(self, ctx: RequestContext, model: str) -> tuple[Backend, ModelInfo]:
+        """Where this tenant's text may be embedded with `model`: quota checked, residency routed (503 if nowhere)."""
+        self._check_quota(ctx)
+        return await self._backend(ctx, model, "embedding")
+
     # --- shared steps -----------------------------------------------------------------------
     def _check_quota(self, ctx: RequestContext) -> None:
         """429 once the tenant has used its monthly token quota (tenant setting monthly_token_quota)."""

@@ -35,6 +35,8 @@ from jaju.knowledge.factory import build_knowledge_service
 from jaju.knowledge.service import KnowledgeService
 from jaju.knowledge.subjects import KnowledgeSubjectData
 from jaju.korean import KoreanAnalyzer
+from jaju.korean.segmenter import SegmentService
+from jaju.korean.summarize import SummaryService
 from jaju.lazy import Lazy
 from jaju.metrics import Metrics
 from jaju.moderation.service import ModerationService
@@ -92,6 +94,8 @@ class Services:
     lazy_moderation: Lazy[ModerationService]
     lazy_rerank: Lazy[RerankService]
     responses: ResponsesService
+    summaries: SummaryService
+    segmenter: SegmentService
     files: FileService
     batches: BatchService
 
@@ -246,11 +250,15 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
     files = FileService(stores, keyring, settings.limits.max_upload_bytes)
     batches = BatchService(stores, files, keyring, max_line_bytes=settings.limits.max_body_bytes)
     responses = ResponsesService(inference, ResponseStore(stores, keyring))
+    summaries = SummaryService(inference, korean, audit, settings.engine.default_model,
+                               settings.limits.max_document_chars)
+    segmenter = SegmentService(inference, korean, audit, usage, settings.limits.max_document_chars)
     telemetry = build_telemetry(settings.telemetry.otlp_endpoint, "jaju",
                                 sovereignty.jurisdictions.declared_hosts())
     return Services(settings=settings, db=db, key=key, audit=audit, tenants=tenants, keys=keys, usage=usage,
                     metrics=metrics, models=models, ratelimit=_limiter(settings), keyring=keyring, laws=laws,
                     sovereignty=sovereignty, stores=stores, compliance=compliance, retention=retention,
                     messages=messages, inference=inference, telemetry=telemetry, lazy_korean=korean,
+                    summaries=summaries, segmenter=segmenter,
                     lazy_privacy=privacy, lazy_knowledge=knowledge, lazy_moderation=moderation,
                     lazy_rerank=rerank, responses=responses, files=files, batches=batches)

@@ -57,6 +57,8 @@ class LimitSettings(BaseModel):
     # Document uploads to knowledge bases carry files, so they get their own ceiling.
     max_upload_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     max_messages: int = Field(2048, ge=1)
+    # Characters of one document for /v1/korean/summarize and /v1/korean/segment (longer: 413).
+    max_document_chars: int = Field(100_000, ge=1000)
     requests_per_minute: int = Field(600, ge=0)  # per API key; 0 turns the limit off
     # Share the limit across replicas (the cluster shape): redis://host:6379/0. Unset: per process.
     redis_url: str | None = None
