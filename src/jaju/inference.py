@@ -89,7 +89,8 @@ class Generation:
     """One generation in flight: its safeguards, where it runs, its label, and each choice's outcome."""
 
     def __init__(self, ctx: RequestContext, action: str, audit_input: str, guard: RequestGuard,
-                 stream: AsyncIterator[Delta], first: Delta | None, backend: Backend, info: ModelInfo, label: Label):
+                 stream: AsyncIterator[Delta], first: Delta | None, backend: Backend, info: ModelInfo, label: Label,
+                 upstream_api: str | None = None):
         self.ctx = ctx
         self.action = action
         self.audit_input = audit_input
@@ -97,6 +98,7 @@ class Generation:
         self.backend = backend
         self.info = info
         self.label = label
+        self.upstream_api = upstream_api  # Responses requests: "responses" (passed through) or "chat"
         self.created = now()
         self._stream = stream
         self._first = first
@@ -169,6 +171,8 @@ class Generation:
         text = self.outcome(index).text
         with self.ctx.span.child("labelling.manifest"):
             ext = {"backend": self.backend.name, **self.guard.extension(), **self.guard.provenance(self.label, text)}
+        if self.upstream_api:
+            ext["upstream_api"] = self.upstream_api
         if self.ctx.ignored_params:
             ext["ignored_params"] = list(self.ctx.ignored_params)
         return ext
@@ -216,11 +220,14 @@ class InferenceService:
                                          gen.completion_tokens, gen.response_extension())
         return Reply(body=body, headers=gen.label.headers())
 
-    async def start_chat(self, ctx: RequestContext, req: ChatCompletionRequest, action: str) -> Generation:
+    async def start_chat(self, ctx: RequestContext, req: ChatCompletionRequest, action: str, *,
+                         responses: bool = False) -> Generation:
         """Everything before the first token of a chat request, audited as `action`.
 
         For wire formats other than chat's (the Responses API): the caller consumes `gen.deltas()` or
-        `collect(gen)`, then calls `finish(gen, status)` once, which meters and durably audits it.
+        `collect(gen)`, then calls `finish(gen, status)` once, which meters and durably audits it. With
+        `responses`, a remote engine that serves /v1/responses itself is sent the prepared request in that
+        form (`ResidencyRouter.respond`); every step before and after is the same.
         """
         prompt_text = json.dumps([m.model_dump(exclude_none=True) for m in req.messages], ensure_ascii=False)
         engine_req = req.to_engine(ctx.request_id)
@@ -232,8 +239,9 @@ class InferenceService:
                 engine_req.messages = await self._slide(engine_req)
 
         used: dict[str, Any] = {}  # the router says where it ran
+        route = self.router.respond if responses else self.router.chat
         return await self._generate(ctx, action, req.model, prompt_text, engine_req, prepare, used,
-                                    lambda: self.router.chat(engine_req, ctx.tenant_id, key_id=ctx.key_id, used=used))
+                                    lambda: route(engine_req, ctx.tenant_id, key_id=ctx.key_id, used=used))
 
     async def collect(self, gen: Generation) -> None:
         """Run a started generation to the end (audited with its status if it fails)."""
@@ -296,7 +304,8 @@ class InferenceService:
         except ServiceError as e:
             await self._record(ctx, action, audit_input, e.status, guard=guard)
             raise
-        return Generation(ctx, action, audit_input, guard, stream, first, backend, info, label)
+        return Generation(ctx, action, audit_input, guard, stream, first, backend, info, label,
+                          used.get("upstream_api"))
 
     async def _run_to_end(self, gen: Generation) -> None:
         try:
@@ -516,6 +525,8 @@ class InferenceService:
                   "output_hmac": self.audit.hmac(ctx.tenant_id, gen.output_digest_text())}
         if len(gen.outcomes) > 1:
             fields["choices"] = len(gen.outcomes)
+        if gen.upstream_api:
+            fields["upstream_api"] = gen.upstream_api
         await self._record(ctx, gen.action, gen.audit_input, status, guard=gen.guard, info=info,
                            backend=gen.backend, extra=fields)
 

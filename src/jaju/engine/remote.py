@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
 
+from jaju.engine import responses_upstream
 from jaju.engine.base import (
     ChatRequest,
     CompletionRequest,
@@ -27,6 +28,14 @@ from jaju.sovereignty.config import BackendConfig
 log = logging.getLogger("jaju.remote")
 # Rough bytes per token for Korean/English mixes when the server cannot count for us.
 _BYTES_PER_TOKEN = 3.0
+
+
+class ReplyReader(Protocol):
+    """Reads a streamed reply line by line into Deltas (chat/completion chunks, or Responses events)."""
+
+    def feed(self, line: str) -> Delta | None: ...
+
+    def close(self) -> Delta: ...
 
 
 class BackendUnavailable(Unavailable):
@@ -95,6 +104,8 @@ class RemoteBackend:
         self._client = httpx.AsyncClient(transport=transport, headers=headers,
                                          timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout))
         self.tokens_estimated = False  # set once the server could not count tokens and we guessed
+        # Whether the server serves /v1/responses itself; None until an "auto" backend has been asked.
+        self._native_responses: bool | None = {"native": True, "translate": False}.get(config.responses)
 
     # --- Backend protocol -------------------------------------------------------------------
     def models(self) -> list[ModelInfo]:
@@ -124,13 +135,41 @@ class RemoteBackend:
         if request.response_format is not None:
             body["response_format"] = request.response_format
         # Several choices come back whole (one JSON reply), so each keeps its index and logprobs.
-        return self._generate("/chat/completions", body, chat=True,
-                              stream=request.stream and request.sampling.n == 1)
+        return self._openai("/chat/completions", body, chat=True, stream=request.stream and request.sampling.n == 1)
 
     def complete(self, request: CompletionRequest) -> AsyncIterator[Delta]:
         body = {"model": self.remote_name(request.model), "prompt": request.prompt, "echo": request.echo,
                 **_sampling(request.sampling, chat=False)}
-        return self._generate("/completions", body, chat=False, stream=request.stream and request.sampling.n == 1)
+        return self._openai("/completions", body, chat=False, stream=request.stream and request.sampling.n == 1)
+
+    def respond(self, request: ChatRequest) -> AsyncIterator[Delta]:
+        """The prepared request sent to the server's own /v1/responses; its reply read into Deltas."""
+        body = responses_upstream.request_body(request, self.remote_name(request.model))
+        return self._generate("/responses", body, {}, lambda: responses_upstream.EventReader(self.name),
+                              lambda raw, kind: responses_upstream.parse_body(raw, kind, self.name),
+                              stream=request.stream)
+
+    async def speaks_responses(self) -> bool:
+        """Whether /v1/responses goes to this server natively (config `responses`; "auto" asks once).
+
+        "auto" sends an empty POST {base}/responses: a server that has the route refuses the body (400 or
+        422), one that has not answers 404, 405 or 501. Nothing else is remembered: a server that is down
+        now is asked again next time, and this request is translated to chat meanwhile.
+        """
+        if self._native_responses is None:
+            try:
+                r = await self._client.post(self.base_url + "/responses", json={})
+            except httpx.HTTPError:
+                return False
+            if r.status_code in (400, 422):
+                self._native_responses = True
+            elif r.status_code in (404, 405, 501) or r.status_code < 300:
+                self._native_responses = False
+            else:
+                return False
+            log.info("backend %s %s the Responses API natively", self.name,
+                     "serves" if self._native_responses else "does not serve")
+        return self._native_responses
 
     async def embed(self, model: str, inputs: list[str], input_type: str = "query") -> EmbeddingResult:
         data = await self._post_json(self.base_url + "/embeddings", {"model": self.remote_name(model),
@@ -230,7 +269,14 @@ class RemoteBackend:
                        "invalid_request_error" if r.status_code != 429 else "rate_limit_error",
                        "upstream_error")
 
-    async def _generate(self, path: str, body: dict[str, Any], *, chat: bool,
+    def _openai(self, path: str, body: dict[str, Any], *, chat: bool, stream: bool) -> AsyncIterator[Delta]:
+        """A chat or text completion: chunks with usage when streamed, either reply shape read."""
+        return self._generate(path, body, {"stream_options": {"include_usage": True}},
+                              lambda: SseReader(self.name, chat),
+                              lambda raw, kind: parse_body(raw, kind, chat, self.name), stream=stream)
+
+    async def _generate(self, path: str, body: dict[str, Any], stream_fields: dict[str, Any],
+                        reader: Callable[[], ReplyReader], parse: Callable[[bytes, str], list[Delta]], *,
                         stream: bool = True) -> AsyncIterator[Delta]:
         """Deltas from the server, or a ServiceError: 503 unreachable, 502 a reply that is not OpenAI's, 504 silent.
 
@@ -241,29 +287,29 @@ class RemoteBackend:
         verdict = False
         try:
             if not (self.config.stream and stream):
-                deltas = await self._post_once(path, body, chat)
+                deltas = await self._post_once(path, body, parse)
                 self.breaker.success()
                 verdict = True
                 for d in deltas:
                     yield d
                 return
-            body = {**body, "stream": True, "stream_options": {"include_usage": True}}
+            body = {**body, "stream": True, **stream_fields}
             try:
                 async with self._client.stream("POST", self.base_url + path, json=body) as r:
                     await self._check(r)
                     kind = r.headers.get("content-type", "")
                     if "event-stream" not in kind:  # a server that ignored `stream`: read whatever it sent
-                        deltas = parse_body(await r.aread(), kind, chat, self.name)
+                        deltas = parse(await r.aread(), kind)
                     else:
-                        reader = SseReader(self.name, chat)
+                        lines = reader()
                         try:
                             async for line in r.aiter_lines():
-                                delta = reader.feed(line)
+                                delta = lines.feed(line)
                                 if delta is not None:
                                     yield delta
                         except httpx.TransportError as e:
                             raise self._broken(e, started=True) from None
-                        deltas = [reader.close()]
+                        deltas = [lines.close()]
             except httpx.TransportError as e:
                 raise self._broken(e, started=False) from None
             self.breaker.success()
@@ -287,10 +333,11 @@ class RemoteBackend:
             return InvalidReply(self.name, f"the connection broke before the reply was complete ({type(e).__name__})")
         return BackendUnavailable(self.name, type(e).__name__)
 
-    async def _post_once(self, path: str, body: dict[str, Any], chat: bool) -> list[Delta]:
+    async def _post_once(self, path: str, body: dict[str, Any],
+                         parse: Callable[[bytes, str], list[Delta]]) -> list[Delta]:
         try:
             r = await self._client.post(self.base_url + path, json=body)
         except httpx.TransportError as e:
             raise self._broken(e, started=False) from None
         await self._check(r)
-        return parse_body(r.content, r.headers.get("content-type", ""), chat, self.name)
+        return parse(r.content, r.headers.get("content-type", ""))

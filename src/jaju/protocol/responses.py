@@ -121,7 +121,8 @@ class ResponsesRequest(WireModel):
             "model": self.model, "messages": messages, "temperature": self.temperature, "top_p": self.top_p,
             "max_completion_tokens": self.max_output_tokens, "parallel_tool_calls": self.parallel_tool_calls,
             "tools": self.chat_tools(), "tool_choice": self.chat_tool_choice(),
-            "response_format": self.chat_format(), "user": self.user, "store": False}
+            "response_format": self.chat_format(), "user": self.user, "store": False,
+            "stream": self.stream and not self.background}
         try:
             return ChatCompletionRequest.model_validate({k: v for k, v in body.items() if v is not None})
         except ValueError as e:  # pydantic's message names the chat field; say it in Responses terms

@@ -2,7 +2,9 @@
 
 So every safeguard of the chat path applies unchanged (quota, the tenant's law, PII protection and
 restoration, residency routing, watermark, label and signed manifest, usage, the durable audit record,
-here under the action "responses"). This service adds what the Responses API has and chat has not:
+here under the action "responses"). A remote engine that serves /v1/responses itself is sent the
+prepared request in that form (`responses=True`, `ResidencyRouter.respond`); the steps are the same.
+This service adds what the Responses API has and chat has not:
 stored responses continued with `previous_response_id`, typed streaming events (`stream.py`), and
 background runs (an asyncio task in this process; cancel stops it).
 """
@@ -56,7 +58,7 @@ class ResponsesService:
     async def create(self, ctx: RequestContext, run: Run) -> Reply:
         if run.req.background:
             return await self._start_background(run)
-        gen = await self.inference.start_chat(ctx, run.chat, ACTION)
+        gen = await self.inference.start_chat(ctx, run.chat, ACTION, responses=True)
         if run.req.stream:
             return Reply(stream=events(run, gen, self.settle, self.inference.finish), headers=gen.label.headers())
         await self.inference.collect(gen)
@@ -113,7 +115,7 @@ class ResponsesService:
         ctx, gen = run.ctx, None
         try:
             await asyncio.to_thread(self.store.mark, ctx.tenant_id, run.id, "in_progress")
-            gen = await self.inference.start_chat(ctx, run.chat, ACTION)
+            gen = await self.inference.start_chat(ctx, run.chat, ACTION, responses=True)
             await self.inference.collect(gen)
             await self.settle(run, gen)
         except asyncio.CancelledError:

@@ -12,6 +12,7 @@
     api_key_env = "KR_VLLM_KEY"             # the variable's name; the secret never sits in the file
     timeout = 60
     models = { "qwen2.5-72b" = "Qwen/Qwen2.5-72B-Instruct" }   # jaju name = server name (or a list)
+    responses = "native"                    # /v1/responses passed to the server's own (or "translate", "auto")
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -56,6 +57,9 @@ class BackendConfig(BaseModel):
     failure_threshold: int = Field(3, ge=1, le=100)
     reset_after: float = Field(10.0, gt=0, le=3600)
     stream: bool = True  # false for servers whose tool-call parser only works without streaming
+    # /v1/responses: "native" sends it to the server's own /v1/responses (vLLM, llama-server), "translate"
+    # runs it as a chat completion, "auto" asks the server once (an empty POST /responses) and remembers.
+    responses: Literal["native", "translate", "auto"] = "translate"
 
     @field_validator("url")
     @classmethod

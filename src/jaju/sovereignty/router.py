@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 from jaju.audit.events import Event
-from jaju.engine.base import Backend, ChatRequest, CompletionRequest, Delta
+from jaju.engine.base import Backend, ChatRequest, CompletionRequest, Delta, RespondsNatively
 from jaju.errors import ServiceError, Unavailable, UpstreamFailed, UpstreamTimeout
 from jaju.protocol.common import unknown_model
 from jaju.sovereignty.breaker import OPEN
@@ -128,6 +128,23 @@ class ResidencyRouter:
     def complete(self, request: CompletionRequest, tenant: str, *, key_id: str | None = None,
                  used: dict[str, Any] | None = None) -> AsyncIterator[Delta]:
         return self._run(lambda b: b.complete(request), request.model, tenant, key_id, used)
+
+    def respond(self, request: ChatRequest, tenant: str, *, key_id: str | None = None,
+                used: dict[str, Any] | None = None) -> AsyncIterator[Delta]:
+        """A Responses request, routed like chat: a backend that serves /v1/responses itself gets it in that
+        form, any other runs it as a chat; `used["upstream_api"]` says which ("responses" or "chat")."""
+        async def start(backend: Backend) -> AsyncIterator[Delta]:
+            native = isinstance(backend, RespondsNatively) and await backend.speaks_responses()
+            if used is not None:
+                used["upstream_api"] = "responses" if native else "chat"
+            stream = backend.respond(request) if native else backend.chat(request)
+            try:
+                async for delta in stream:
+                    yield delta
+            finally:
+                await stream.aclose()
+
+        return self._run(start, request.model, tenant, key_id, used)
 
     async def _run(self, start, model: str, tenant: str, key_id: str | None,
                    used: dict[str, Any] | None) -> AsyncIterator[Delta]:
