@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             services.load_models()
         tasks = [asyncio.create_task(_every(10.0, _health, services)),
                  asyncio.create_task(_every(2.0, _flush_usage, services))]
-        bind = services.settings.server.metrics_bind
+        bind = services.metrics_bind  # None in an API worker: the supervisor serves them for all workers
         stop_metrics = health.serve_metrics(services.metrics, bind) if bind else None
         hours = services.compliance.settings.retention_every_hours
         if hours > 0 and services.retention is not None:

@@ -3,6 +3,8 @@
 Objects get what they need through their constructors; nothing is patched on afterwards. The tenant's
 law (`TenantLaws`) is built before the transfer service, the stores and the safeguards that ask it.
 Heavy, optional parts (Kiwi, the privacy engine, knowledge bases) are `Lazy` and load on first use.
+An API worker of `jaju serve --workers N` is built here too, from its `WorkerRole`: models served by the
+engine process, a rate limit shared by the run's workers, metrics served by the supervisor.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from jaju.context import RequestContext, RequestOptions, new_request_id
 from jaju.conversations.store import MessageStore
 from jaju.conversations.tables import StoredCompletion
 from jaju.engine.catalog import EMBEDDING_MODEL
+from jaju.engine.ipc.worker import EngineProcess, WorkerRole
 from jaju.engine.registry import ModelRegistry
 from jaju.files.service import FileService
 from jaju.files.tables import StoredFile
@@ -98,6 +101,8 @@ class Services:
     segmenter: SegmentService
     files: FileService
     batches: BatchService
+    engine: EngineProcess | None  # an API worker's engine process; None: models load in this process
+    metrics_bind: str | None  # where this process serves /metrics on a port of its own (host:port)
 
     # --- the request path -------------------------------------------------------------------
     def context(self, principal: Principal, prefix: str, options: RequestOptions | None = None,
@@ -163,21 +168,30 @@ class Services:
         self.stores.dispose()
         await self.sovereignty.aclose()
         await self.models.close()
+        if self.engine is not None:
+            await self.engine.aclose()
         self.usage.flush()
         self.audit.close()
         self.telemetry.shutdown()
         self.db.dispose()
 
 
-def _limiter(settings: Settings) -> Limiter:
+def _limiter(settings: Settings, worker: WorkerRole | None) -> Limiter:
     limits = settings.limits
     if limits.redis_url:
         return RedisRateLimiter(limits.redis_url, limits.requests_per_minute)
+    if worker is not None:
+        return worker.rate_limiter(limits.requests_per_minute)
     return RateLimiter(limits.requests_per_minute)
 
 
-def build_services(settings: Settings, *, migrate: bool = True, start_audit: bool = True) -> Services:
-    """Wire every service from settings; the only place objects are constructed."""
+def build_services(settings: Settings, *, migrate: bool = True, start_audit: bool = True,
+                   worker: WorkerRole | None = None) -> Services:
+    """Wire every service from settings; the only place objects are constructed.
+
+    With `worker` this process is one API worker of `jaju serve --workers N`: it returns once the
+    engine process answers, with its models registered and routed.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.effective_database_url)
     if migrate:
@@ -194,7 +208,8 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
     keys = ApiKeyService(db, audit, tenants)
     usage = UsageMeter(db)
     home_of = TenantJurisdictions(db)  # one lookup of each tenant's home, shared by keys, transfers, stores
-    models = ModelRegistry(settings, db)
+    engine = worker.engine() if worker is not None else None
+    models = ModelRegistry(settings, db, remote_loader=engine.load if engine is not None else None)
 
     def tokenizer_for(model: str):
         backend = models.loaded()[model]  # KeyError: the detector says the model is not loaded
@@ -255,10 +270,17 @@ def build_services(settings: Settings, *, migrate: bool = True, start_audit: boo
     segmenter = SegmentService(inference, korean, audit, usage, settings.limits.max_document_chars)
     telemetry = build_telemetry(settings.telemetry.otlp_endpoint, "jaju",
                                 sovereignty.jurisdictions.declared_hosts())
+    if engine is not None:  # last: everything above was built while the engine process loaded its models
+        for backend in engine.backends(worker.engine_start_seconds):
+            models.register(backend.info.id, backend)
+            sovereignty.router.add(backend)
+    ratelimit = _limiter(settings, worker)
     return Services(settings=settings, db=db, key=key, audit=audit, tenants=tenants, keys=keys, usage=usage,
-                    metrics=metrics, models=models, ratelimit=_limiter(settings), keyring=keyring, laws=laws,
+                    metrics=metrics, models=models, ratelimit=ratelimit, keyring=keyring, laws=laws,
                     sovereignty=sovereignty, stores=stores, compliance=compliance, retention=retention,
                     messages=messages, inference=inference, telemetry=telemetry, lazy_korean=korean,
                     summaries=summaries, segmenter=segmenter,
                     lazy_privacy=privacy, lazy_knowledge=knowledge, lazy_moderation=moderation,
-                    lazy_rerank=rerank, responses=responses, files=files, batches=batches)
+                    lazy_rerank=rerank, responses=responses, files=files, batches=batches, engine=engine,
+                    # A worker serves none: the supervisor serves the one metrics port for all workers.
+                    metrics_bind=None if worker is not None else settings.server.metrics_bind)

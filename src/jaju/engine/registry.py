@@ -46,15 +46,16 @@ def read_gguf_metadata(path: Path) -> dict[str, str]:
 class ModelRegistry:
     """Built-in catalog + operator-added GGUF files + remote backends, by model id."""
 
-    def __init__(self, settings: Settings, db: Database, on_token: Callable[[str], None] | None = None):
+    def __init__(self, settings: Settings, db: Database, on_token: Callable[[str], None] | None = None, *,
+                 remote_loader: Callable[[str], Backend] | None = None):
+        """`remote_loader`: in an API worker (`jaju serve --workers N`) models load in the engine process."""
         self.settings = settings
         self.db = db
         self._on_token = on_token
         self._backends: dict[str, Backend] = {}
         self._load_locks: dict[str, asyncio.Lock] = {}
         self.embeddings = E5Backend(settings.jurisdiction)
-        # Set in API workers (`jaju serve --workers N`): models load in the engine process, not here.
-        self.remote_loader: Callable[[str], Backend] | None = None
+        self.remote_loader = remote_loader
 
     # --- catalog ----------------------------------------------------------------------------
     def catalog(self) -> list[CatalogEntry]:
@@ -104,6 +105,8 @@ class ModelRegistry:
     # --- serving ----------------------------------------------------------------------------
     def register(self, model_id: str, backend: Backend) -> None:
         self._backends[model_id] = backend
+        if isinstance(backend, E5Backend):  # an API worker's handle on the engine process's e5
+            self.embeddings = backend
 
     def loaded(self) -> dict[str, Backend]:
         return dict(self._backends)

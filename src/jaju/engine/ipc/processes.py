@@ -11,16 +11,14 @@ import os
 import signal
 import socket
 from pathlib import Path
-from typing import Any
 
 from jaju import logs
 from jaju.engine.catalog import EMBEDDING_MODEL
-from jaju.engine.ipc.client import EngineClient, EngineConnection, RemoteE5Backend
+from jaju.engine.ipc.worker import WorkerRole
 from jaju.settings import Settings, load_settings
 
 log = logging.getLogger("jaju.serve")
 WORKER_HEADER_ENV = "JAJU_SERVE_WORKER_HEADER"  # "1": answers carry x-jaju-worker: <pid> (tests, debugging)
-ENGINE_START_SECONDS = 600.0
 
 
 def _settings(config: str | None, data_dir: str | None) -> Settings:
@@ -71,43 +69,16 @@ def engine_main(config: str | None, data_dir: str | None, endpoint: str, ready) 
         db.dispose()
 
 
-def attach_engine(services, conn: EngineConnection, hello: dict[str, Any]) -> None:
-    """Serve the engine process's models through `services` instead of loading llama.cpp here.
-
-    What `Services.load_models()` does for in-process engines, with an `EngineClient` per model; the
-    registry also loads further models in the engine process (`ModelRegistry.remote_loader`).
-    """
-    models = services.models
-    for info in hello["models"]:
-        backend = RemoteE5Backend(conn, info) if info.kind == "embedding" else EngineClient(conn, info)
-        models.register(info.id, backend)
-        if info.kind == "embedding":
-            models.embeddings = backend
-        services.sovereignty.router.add(backend)
-
-    def load_in_engine(name: str):
-        infos = conn.call_sync("load", name)
-        return EngineClient(conn, infos[0])
-
-    models.remote_loader = load_in_engine
-
-
 def worker_main(config: str | None, data_dir: str | None, endpoint: str, run: Path, sock: socket.socket) -> None:
-    """One API worker: its own Services, the engine reached over IPC, uvicorn on the shared socket."""
+    """One API worker: Services built for that role (the engine over IPC), uvicorn on the shared socket."""
     import uvicorn
 
-    from jaju.api.ratelimit import SharedRateLimiter
     from jaju.app import create_app
     from jaju.services import build_services
 
     settings = _settings(config, data_dir)
     exit_with_parent()
-    services = build_services(settings, migrate=False)
-    conn = EngineConnection(endpoint)
-    attach_engine(services, conn, conn.wait_ready(ENGINE_START_SECONDS))
-    if not settings.limits.redis_url:
-        services.ratelimit = SharedRateLimiter(run / "ratelimit.db", settings.limits.requests_per_minute)
-    settings.server.metrics_bind = None  # the supervisor serves the one metrics port for all workers
+    services = build_services(settings, migrate=False, worker=WorkerRole(endpoint, run))
     app = create_app(services=services, load_models=False)
     asgi = _WorkerHeader(app) if os.environ.get(WORKER_HEADER_ENV) == "1" else app
     config_ = uvicorn.Config(asgi, log_level=settings.log_level, access_log=False, timeout_graceful_shutdown=10,

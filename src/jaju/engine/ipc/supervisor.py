@@ -24,8 +24,9 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from jaju.engine.ipc.processes import ENGINE_START_SECONDS, engine_main, worker_main
+from jaju.engine.ipc.processes import engine_main, worker_main
 from jaju.engine.ipc.wire import endpoint, run_dir
+from jaju.engine.ipc.worker import ENGINE_START_SECONDS
 from jaju.errors import JajuError
 from jaju.metrics import prepare_multiprocess, process_died, serve_registry
 
