@@ -1,92 +1,30 @@
 """`jaju serve --workers 2`: two API workers and one engine process, on the real model and a temp data dir.
 
 One server for the whole file (starting it loads the model): both workers answer, a worker killed with
-SIGKILL is replaced while the other keeps serving, the engine killed with SIGKILL gives quick 503s and
-comes back, /metrics adds up every worker, the rate limit holds across workers, and the audit trail
-verifies afterwards.
+SIGKILL is replaced while the other keeps serving, the engine killed with SIGKILL gives quick 503s (and
+/readyz says so) and comes back, /metrics adds up every worker, the rate limit holds across workers, and
+the audit trail verifies afterwards. Killing everything under load: test_kill_under_load.py.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import json
 import os
 import re
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support import free_port, link_models
+from tests.cli.serving import MODEL, Server
 
 pytestmark = [pytest.mark.engine]
-MODEL = "qwen2.5-coder-0.5b-instruct"
-KEY_LINE = re.compile(r"OPENAI_API_KEY=(jaju-\S+)")
 PER_MINUTE = 40
-CHAT = {"model": MODEL, "max_tokens": 4, "temperature": 0,
-        "messages": [{"role": "user", "content": "대한민국의 수도는 어디인가요?"}]}
-
-
-class Server:
-    def __init__(self, data_dir: Path, gguf: Path):
-        link_models(data_dir, gguf)
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "JAJU_DATA_DIR": str(data_dir), "JAJU_ENGINE__THREADS": "2",
-                    "JAJU_ENGINE__PARALLEL": "4", "JAJU_ENGINE__KV_CACHE_TOKENS": "8192",
-                    "JAJU_LIMITS__REQUESTS_PER_MINUTE": str(PER_MINUTE), "JAJU_SERVE_WORKER_HEADER": "1",
-                    "PYTHONUNBUFFERED": "1"}
-        self.log = data_dir / "serve.log"
-        self.proc = subprocess.Popen([sys.executable, "-m", "jaju", "serve", "--port", str(self.port),
-                                      "--workers", "2"], stdout=open(self.log, "w"), stderr=subprocess.STDOUT,
-                                     env=self.env)
-        self.wait(lambda: httpx.get(self.base + "/readyz", timeout=2).status_code == 200, 180, "ready")
-        self.admin = KEY_LINE.search(self.log.read_text()).group(1)
-
-    def wait(self, check, seconds: float, what: str):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"jaju serve exited:\n{self.log.read_text()}")
-            try:
-                result = check()
-                if result:
-                    return result
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"not {what} within {seconds} s:\n{self.log.read_text()}")
-
-    def pids(self) -> dict:
-        return json.loads(next((self.data_dir / "run").glob("*/pids.json")).read_text())
-
-    def chat(self, key: str, timeout: float = 120) -> httpx.Response:
-        return httpx.post(self.base + "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
-                          json=CHAT, timeout=timeout)
-
-    def new_key(self) -> str:
-        r = httpx.post(self.base + "/admin/keys", headers={"Authorization": f"Bearer {self.admin}"},
-                       json={"tenant": "default", "scopes": ["inference"]}, timeout=30)
-        assert r.status_code == 201, r.text
-        return r.json()["secret"]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, qwen_gguf):
-    s = Server(tmp_path_factory.mktemp("workers"), qwen_gguf)
+    s = Server(tmp_path_factory.mktemp("workers"), qwen_gguf, per_minute=PER_MINUTE)
     yield s
     s.stop()
 
@@ -131,13 +69,22 @@ def test_a_killed_worker_is_replaced_and_the_other_keeps_serving(server):
 
 def test_a_killed_engine_gives_quick_503s_then_serves_again(server):
     key = server.new_key()
+    ready = server.ready()
+    assert ready.status_code == 200 and ready.json()["engine_reachable"] is True
     engine = server.pids()["engine"]
     os.kill(engine, signal.SIGKILL)
     r = server.chat(key, timeout=15)  # never a hang
     assert r.status_code == 503
     assert r.json()["error"]["type"] == "service_unavailable" and "engine" in r.json()["error"]["message"]
+    # Readiness says so while the engine is down or still loading (a restart loads the model for seconds),
+    # so a load balancer sends nothing here; the model counts as loaded, the store answers.
+    down = server.ready()
+    assert down.status_code == 503, down.text
+    assert down.json() == {**ready.json(), "status": "not_ready", "engine_reachable": False}
     server.wait(lambda: server.pids()["engine"] != engine, 30, "engine restarted")
-    server.wait(lambda: server.chat(key).status_code == 200, 180, "serving again")
+    server.wait(lambda: server.ready().status_code == 200, 180, "ready again")
+    assert server.ready().json()["engine_reachable"] is True
+    assert server.chat(key).status_code == 200
 
 
 def test_the_rate_limit_holds_across_workers(server):
@@ -153,6 +100,5 @@ def test_the_rate_limit_holds_across_workers(server):
 
 
 def test_the_audit_trail_verifies_after_all_that(server):
-    r = subprocess.run([sys.executable, "-m", "jaju", "audit", "verify"], env=server.env, capture_output=True,
-                       text=True, timeout=120)
+    r = server.audit_verify()
     assert r.returncode == 0, r.stdout + r.stderr

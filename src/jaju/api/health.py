@@ -7,6 +7,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import start_http_server
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from jaju.api.auth import bearer_token, require_scope
@@ -23,14 +24,17 @@ def healthz():
 
 
 @router.get("/readyz")
-def readyz(request: Request):
+async def readyz(request: Request):
+    """Ready when the default model is loaded and the store answers; in an API worker, also the engine process."""
     services = request.app.state.services
     default = services.settings.engine.default_model
     loaded = default in services.models.loaded()
-    store = services.db.ping()
-    ok = loaded and store
-    body = {"status": "ready" if ok else "not_ready", "model": default, "model_loaded": loaded,
-            "store_reachable": store}
+    store = await run_in_threadpool(services.db.ping)
+    checks = {"model_loaded": loaded, "store_reachable": store}
+    if services.engine is not None:  # the model is loaded there; it may be down or restarting
+        checks["engine_reachable"] = await services.engine.reachable()
+    ok = all(checks.values())
+    body = {"status": "ready" if ok else "not_ready", "model": default, **checks}
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
