@@ -22,6 +22,7 @@ name = "kr-vllm"
 url = "http://127.0.0.1:8001/v1/"
 api_key_env = "KR_VLLM_KEY"
 timeout = 30
+responses = "native"
 models = { "qwen-kr" = "Qwen/Qwen2.5-0.5B-Instruct" }
 
 [jurisdictions.EU]
@@ -58,6 +59,7 @@ def test_a_good_configuration_resolves(tmp_path: Path):
     kr = j["KR"].backends[0]
     assert kr.url == "http://127.0.0.1:8001/v1" and kr.models["qwen-kr"].remote == "Qwen/Qwen2.5-0.5B-Instruct"
     assert [b.name for b in j["EU"].backends] == ["eu-llama", "eu-tgi"]
+    assert kr.responses == "native" and j["EU"].backends[0].responses == "translate"  # /v1/responses: the default
     assert j["EU"].backends[0].models["e5"].remote == "e5"
     assert j["EU"].backends[1].models["llama-3-70b"].used_by == ["EU", "KR"]
     assert j.declared_hosts() == {("127.0.0.1", 8001), ("llm.eu.internal", 443), ("10.1.0.7", 8080)}
@@ -82,6 +84,7 @@ BAD = [
     ('used_by = ["EU", "KR"]', 'used_by = ["EU", "XX"]', ["unknown jurisdiction(s) XX"]),
     ('kek = { source = "local"', 'kek = { source = "vault"', ["unknown KEK source 'vault'"]),
     ('timeout = 30', 'timeuot = 30', ["timeuot: is not a setting jaju knows"]),
+    ('responses = "native"', 'responses = "yes"', ["responses: Input should be 'native', 'translate' or 'auto'"]),
     ('name = "eu-llama"\n', '', ["name: is required"]),
     ('[jurisdictions.KR]\n', '[jurisdictions.KOREA]\n', ["'KOREA' is not a jurisdiction code"]),
 ]
