@@ -5,6 +5,7 @@ throughput in MB/s of UTF-8 text (one call per sentence), and jaju's added laten
 prompt (PrivacyService.protect, p50 and p95).
 
 Run: pip install -e '.[bench]' && python benchmarks/privacy_bench.py
+     python benchmarks/privacy_bench.py --jaju-throughput 3   # jaju alone: MB/s of each run and the median
 """
 
 from __future__ import annotations
@@ -111,10 +112,22 @@ def latency(fn, n: int = 300) -> tuple[float, float]:
     return statistics.median(samples), samples[int(n * 0.95)]
 
 
+def jaju_throughput(jaju, runs: int) -> None:
+    """jaju's MB/s on the tuned and held-out sets, `runs` times (each the best of 3 rounds), and the median."""
+    for label, path in (("tuned", DATA), ("held-out", HOLDOUT)):
+        texts = [r["text"] for r in load_jsonl(path)]
+        values = [throughput(lambda t: jaju.analyze(t), texts) for _ in range(runs)]
+        print(f"throughput jaju {label:<9} runs " + " ".join(f"{v:.3f}" for v in values)
+              + f"  median {statistics.median(values):.3f} MB/s")
+
+
 def main() -> None:
     korean = KoreanAnalyzer()
     korean.morphemes("준비")
     jaju = build_analyzer(korean)
+    if "--jaju-throughput" in sys.argv:
+        jaju_throughput(jaju, int(sys.argv[sys.argv.index("--jaju-throughput") + 1]))
+        return
 
     def jaju_predict(text: str):
         return [(r.start, r.end, r.entity_type) for r in jaju.analyze(text)]

@@ -46,18 +46,23 @@ class Scan:
 
     norm: NormalizedText
     lower: str
-    has_digit: bool
+    digit_count: int  # characters that `\d` matches
     has_hangul: bool
     has_at: bool
     has_alpha: bool
 
+    @property
+    def has_digit(self) -> bool:
+        return self.digit_count > 0
+
     @classmethod
     def of(cls, norm: NormalizedText) -> Scan:
         t = norm.text
-        return cls(norm, t.lower(), any(c.isdigit() for c in t), _HANGUL.search(t) is not None,
-                   "@" in t, _ALPHA.search(t) is not None)
+        count = len(_DIGIT.findall(t)) if _DIGIT.search(t) is not None else 0
+        return cls(norm, t.lower(), count, _HANGUL.search(t) is not None, "@" in t, _ALPHA.search(t) is not None)
 
 
+_DIGIT = re.compile(r"\d")
 _HANGUL = re.compile(r"[가-힣]")
 _ALPHA = re.compile(r"[A-Za-z]")
 
@@ -90,7 +95,9 @@ class PatternRecognizer:
     context_required: ClassVar[bool] = False
     # Score a match whose validate() returned True gets at least.
     valid_score: ClassVar[float] = 0.9
-    needs_digit: ClassVar[bool] = True
+    # Fewest `\d` characters any match of any pattern holds (or that score() accepts): a text with fewer
+    # digits is skipped without running a regex. 0 for recognizers that match without digits.
+    min_digits: ClassVar[int] = 1
 
     def __init__(self) -> None:
         self.name = type(self).__name__
@@ -117,7 +124,7 @@ class PatternRecognizer:
         return match.span()
 
     def analyze(self, scan: Scan) -> list[RecognizerResult]:
-        if self.needs_digit and not scan.has_digit:
+        if scan.digit_count < self.min_digits:
             return []
         text = scan.norm.text
         out: list[RecognizerResult] = []

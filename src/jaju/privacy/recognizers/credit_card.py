@@ -22,6 +22,7 @@ class CreditCardRecognizer(PatternRecognizer):
     """Visa, Mastercard, Amex, JCB, UnionPay, BC and domestic cards in 4-4-4-4 (or Amex 4-6-5) shape."""
 
     entity = "CREDIT_CARD"
+    min_digits = 15  # Amex 4 + 6 + 5; the others 16 or 19
     patterns = (
         Pattern("card_16", NUM_START + r"[2-69]\d{3}(?:" + _S + r"\d{4}){3}" + NUM_END, 0.6),
         Pattern("card_amex", NUM_START + r"3[47]\d{2}" + _S + r"\d{6}" + _S + r"\d{5}" + NUM_END, 0.6),

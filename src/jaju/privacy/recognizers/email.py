@@ -14,7 +14,7 @@ class EmailRecognizer(PatternRecognizer):
                 r"[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])", 0.9),
     )
     context = ("메일", "이메일", "email", "e-mail", "mail", "연락")
-    needs_digit = False
+    min_digits = 0
 
     def analyze(self, scan: Scan):
         return super().analyze(scan) if scan.has_at else []

@@ -22,6 +22,7 @@ class IbanRecognizer(PatternRecognizer):
     """IBANs written compact or in groups of four."""
 
     entity = "IBAN"
+    min_digits = 2  # the check digits
     patterns = (
         Pattern("iban", r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?(?![A-Za-z0-9])",
                 0.5),

@@ -19,7 +19,7 @@ class IpAddressRecognizer(PatternRecognizer):
     )
     context = ("ip", "아이피", "접속", "서버", "주소", "로그", "address", "host", "server", "login")
     negative_context = ("버전", "version", "ver", "v.")
-    needs_digit = True
+    min_digits = 1  # IPv6 may be all letters, but a digit-free text was never scanned
 
     def validate(self, value: str) -> bool | None:
         try:

@@ -36,7 +36,7 @@ class KrAddressRecognizer(PatternRecognizer):
     )
     context = ("주소", "거주", "사는", "살고", "살아", "삽니다", "배송지", "배송", "택배", "보내", "자택", "집", "우편", "소재지",
                "주소지", "address", "ship to", "deliver", "live")
-    needs_digit = True
+    min_digits = 1  # the building or lot number
 
     def analyze(self, scan: Scan):
         # Every address here has a road, neighbourhood or lot word right before a number.

@@ -11,6 +11,7 @@ class KrBankAccountRecognizer(PatternRecognizer):
     """Digit groups joined by hyphens (or a bare 10-14 digit run) near a bank word."""
 
     entity = "KR_BANK_ACCOUNT"
+    min_digits = 10  # score() wants 10 to 14 digits
     patterns = (
         Pattern("account_grouped", NUM_START + r"\d{2,6}(?:" + _GROUP_SEP + r"\d{2,7}){1,4}" + NUM_END, 0.5),
         Pattern("account_bare", NUM_START + r"\d{10,14}" + NUM_END, 0.45),

@@ -17,6 +17,7 @@ class KrBrnRecognizer(PatternRecognizer):
     """Business registration numbers; a failed check digit means it is not one."""
 
     entity = "KR_BRN"
+    min_digits = 10  # 3 + 2 + 5
     patterns = (
         Pattern("brn", NUM_START + r"\d{3}" + SEP + r"\d{2}" + SEP + r"\d{5}" + NUM_END, 0.5),
     )

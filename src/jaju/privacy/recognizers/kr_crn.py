@@ -15,6 +15,7 @@ class KrCrnRecognizer(PatternRecognizer):
     """Corporation numbers share the RRN's 6-7 shape, so they lean on their checksum and context words."""
 
     entity = "KR_CRN"
+    min_digits = 13  # 6 + 7
     patterns = (
         Pattern("crn", NUM_START + r"\d{6}" + SEP + r"\d{7}" + NUM_END, 0.3),
     )

@@ -13,6 +13,7 @@ class KrDriverLicenseRecognizer(PatternRecognizer):
     """Driver licence numbers in their printed shape."""
 
     entity = "KR_DRIVER_LICENSE"
+    min_digits = 10  # region name + 2 + 6 + 2; the coded forms have 12
     patterns = (
         Pattern("license_code", r"(?<![\d-])" + _REGION_CODE + r"[ \t]?-[ \t]?\d{2}[ \t]?-[ \t]?\d{6}[ \t]?-[ \t]?\d{2}"
                 + NUM_END, 0.6),

@@ -16,6 +16,7 @@ class KrFrnRecognizer(PatternRecognizer):
     """Foreign resident numbers; same date rule as RRN, their own check digit."""
 
     entity = "KR_FRN"
+    min_digits = 13  # 6 + 7
     patterns = (
         Pattern("frn", NUM_START + r"\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])" + SEP + r"[5-8]\d{6}" + NUM_END,
                 0.5),

@@ -9,6 +9,7 @@ class KrPassportRecognizer(PatternRecognizer):
     """Korean passports: type letter (M, S, R, O, D, G), then 8 digits or 3 digits, a letter, 4 digits."""
 
     entity = "KR_PASSPORT"
+    min_digits = 7  # 3 + 4 (new), 8 (old)
     patterns = (
         Pattern("passport_new", r"(?<![A-Za-z0-9])[MSRODG]\d{3}[A-Z]\d{4}(?![A-Za-z0-9])", 0.55),
         Pattern("passport_old", r"(?<![A-Za-z0-9])[MSRODG]\d{8}(?![A-Za-z0-9])", 0.4),

@@ -14,6 +14,7 @@ class KrPhoneRecognizer(PatternRecognizer):
     """Personal phone numbers. 15xx/16xx/18xx business numbers and 080 toll-free lines are not matched."""
 
     entity = "KR_PHONE"
+    min_digits = 9  # score() wants 9 to 11 digits
     patterns = (
         Pattern("mobile", NUM_START + r"0" + _MOBILE + SEP + _LOCAL + NUM_END, 0.7),
         Pattern("landline", NUM_START + r"(?:\(0" + _AREA + r"\)[ \t]?|0" + _AREA + SEP + r")" + _LOCAL + NUM_END,

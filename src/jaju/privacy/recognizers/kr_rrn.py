@@ -57,6 +57,7 @@ class KrRrnRecognizer(PatternRecognizer):
     negative_context = ("주문번호", "주문 번호", "송장", "운송장", "접수번호", "예약번호", "법인등록번호",
                         "법인번호", "order", "tracking", "invoice")
     valid_score = 0.9
+    min_digits = 13  # 6 + 7
 
     def score(self, value: str, base: float) -> float | None:
         return registration_score(value, base, self.valid_score, rrn_checksum_ok)

@@ -109,7 +109,13 @@ class PersonRecognizer:
             out += self._by_pattern(text, self._intro, 0.75)
             if self._korean is not None:
                 found = {(r.start, r.end) for r in out}
-                by_kiwi, proper = self._by_kiwi(scan, [(s, e) for s, e, _ in weak])
+                # Spans already taken at Kiwi's best score (0.85) or better: asking Kiwi about them again
+                # could only add a result that loses to them, so their windows are left out (Kiwi is
+                # most of this recognizer's cost).
+                settled = {(r.start, r.end) for r in out if r.score >= _KIWI_BEST}
+                settled.update((s, e) for s, e, score in strong if score >= _KIWI_BEST)
+                weak = [(s, e, score) for s, e, score in weak if (s, e) not in found]
+                by_kiwi, proper = self._by_kiwi(scan, [(s, e) for s, e, _ in weak], settled)
                 out += [r for r in by_kiwi if (r.start, r.end) not in found]
                 # Weak cues (은지 언니, 동희:) count only where Kiwi calls the word a proper noun.
                 out += [RecognizerResult(self.entity, s, e, score, self.name) for s, e, score in weak
@@ -138,13 +144,19 @@ class PersonRecognizer:
                     pos = more.end()
         return out
 
-    def _by_kiwi(self, scan: Scan, cue_spans: list[tuple[int, int]]) -> tuple[list[RecognizerResult], set[tuple[int, int]]]:
+    def _by_kiwi(self, scan: Scan, cue_spans: list[tuple[int, int]], settled: set[tuple[int, int]]
+                 ) -> tuple[list[RecognizerResult], set[tuple[int, int]]]:
         """One Kiwi call over short windows around candidate words and weak cues.
 
         Returns the names Kiwi confirms among the candidates, and every proper-noun span it saw.
+        Candidates in `settled` are skipped unless a weak cue's window touches theirs.
         """
         text = scan.norm.text
         spans: list[tuple[int, int]] = []
+        for s, e in cue_spans:
+            lo = max(text.rfind(" ", 0, max(0, s - 1)), text.rfind("\n", 0, s)) + 1
+            spans.append((max(lo, s - 6), min(len(text), e + 3)))
+        cue_windows = list(spans)
         for m in self._candidate.finditer(text):
             # 주세요, 했습니다: verb endings share syllables with given names.
             if m.group("v") in NOT_NAMES or m.group("v").endswith(_ENDINGS):
@@ -153,10 +165,10 @@ class PersonRecognizer:
             # A bare name gets the next word as context (윤석준 alone is NNG, 윤석준 한국은행 NNP);
             # a particle already tells Kiwi enough.
             nxt = _NEXT_WORD.match(text, hi) if hi == m.end("v") else None
-            spans.append((lo, nxt.end() if nxt is not None else hi))
-        for s, e in cue_spans:
-            lo = max(text.rfind(" ", 0, max(0, s - 1)), text.rfind("\n", 0, s)) + 1
-            spans.append((max(lo, s - 6), min(len(text), e + 3)))
+            hi = nxt.end() if nxt is not None else hi
+            if m.span("v") in settled and not any(a <= hi and lo <= b for a, b in cue_windows):
+                continue
+            spans.append((lo, hi))
         if not spans:
             return [], set()
         windows: list[tuple[int, int]] = []
@@ -193,12 +205,14 @@ class PersonRecognizer:
                 continue
             score = 0.6
             if self._context is not None and self._context.search(scan.lower, max(0, start - 20), end + 12):
-                score = 0.85
+                score = _KIWI_BEST
             out.append(RecognizerResult(self.entity, start, end, score, self.name))
         return out, proper
 
 
 _NEXT_WORD = re.compile(r"[ \t][^\s]{1,4}")
+# The highest score a Kiwi-confirmed name gets (with a context word nearby).
+_KIWI_BEST = 0.85
 
 
 def _stop(v: str) -> bool:

@@ -10,6 +10,7 @@ class SaNationalIdRecognizer(PatternRecognizer):
     """Ten digits beginning 1 or 2 with a Luhn check digit; weak alone, strong beside a context word."""
 
     entity = "SA_NATIONAL_ID"
+    min_digits = 10
     patterns = (
         Pattern("sa_id", NUM_START + r"[12]\d{9}" + NUM_END, 0.3),
     )
