@@ -7,6 +7,8 @@ reduce levels, wall time, prompt and completion tokens, and the summary's length
 /v1/korean/segment on the same documents (time and paragraphs), for the segmentation section.
 
     python benchmarks/summarize_bench.py [--context 4096] [--max-tokens 128] [--docs bills constitution]
+        [--corpus DIR]   # konlpy's data/corpus (default: the installed konlpy's)
+        [--file PATH]    # summarise this UTF-8 file instead
 """
 
 from __future__ import annotations
@@ -32,7 +34,12 @@ from jaju.services import build_services  # noqa: E402
 from tests.support import close_services, link_models, make_settings  # noqa: E402
 
 
+CORPUS: list[Path] = []
+
+
 def corpus() -> Path:
+    if CORPUS:
+        return CORPUS[0]
     import konlpy
 
     return Path(os.path.dirname(konlpy.__file__)) / "data" / "corpus"
@@ -74,10 +81,12 @@ async def run(args) -> None:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://jaju.test",
                                          timeout=3600) as client:
                 print(f"context {args.context} tokens, max_tokens {args.max_tokens}, {args.threads} threads")
-                for name in args.docs:
-                    text = DOCS[name]()
+                docs = [(args.file.name, args.file.read_text(encoding="utf-8"))] if args.file else \
+                    [(name, DOCS[name]()) for name in args.docs]
+                for name, text in docs:
                     await summarize(client, headers, name, text, args)
-                    await segment(client, headers, name, text)
+                    if not args.no_segment:
+                        await segment(client, headers, name, text)
         finally:
             close_services(services)
 
@@ -119,4 +128,10 @@ if __name__ == "__main__":
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--docs", nargs="+", default=list(DOCS), choices=list(DOCS))
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--corpus", type=Path)
+    parser.add_argument("--file", type=Path)
+    parser.add_argument("--no-segment", action="store_true")
+    arguments = parser.parse_args()
+    if arguments.corpus:
+        CORPUS.append(arguments.corpus)
+    asyncio.run(run(arguments))
