@@ -35,7 +35,9 @@ class Analyzer:
         for rec in self.recognizers:
             if wanted is not None and rec.entity not in wanted:
                 continue
-            found.extend(r for r in rec.analyze(scan) if r.score >= threshold and r.end > r.start)
+            results = rec.analyze(scan)
+            if results:
+                found.extend(r for r in results if r.score >= threshold and r.end > r.start)
         kept = resolve_overlaps(found)
         for r in kept:
             r.start, r.end = norm.span(r.start, r.end)

@@ -156,11 +156,16 @@ class PatternRecognizer:
 
 def digits(value: str) -> str:
     """Only the ASCII digits of a value (separators, spaces and line breaks dropped)."""
-    return "".join(c for c in value if "0" <= c <= "9")
+    return _NOT_ASCII_DIGIT.sub("", value)
+
+
+_NOT_ASCII_DIGIT = re.compile(r"[^0-9]")
 
 
 # A separator inside a number: dash or dot (spaces around, maybe a line break), a line break, or spaces.
 SEP = r"(?:[ \t]{0,2}[-.][ \t]{0,2}(?:\r?\n[ \t]*)?|[ \t]{0,2}\r?\n[ \t]*|[ \t]{1,2})?"
 # Not glued to more digits on either side (a value inside a longer number is not that value).
-NUM_START = r"(?<!\d)(?<!\d[-.])"
+# Every pattern that starts with NUM_START goes on with a digit or "(": the lookahead says so first, so
+# the regex engine drops the other positions after one cheap test instead of two lookbehinds.
+NUM_START = r"(?=[\d(])(?<!\d)(?<!\d[-.])"
 NUM_END = r"(?!\d|[-.]\d)"

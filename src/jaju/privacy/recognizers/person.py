@@ -61,6 +61,8 @@ _CAP = r"[A-Z][a-z]+(?:-[A-Za-z][a-z]+)?"
 
 _S2 = "|".join(SURNAMES_2)
 _SN = rf"(?:{_S2}|[{SURNAMES_1}])"
+# A lookahead on the first character lets the regex engine pass over every other position cheaply.
+_SN_FIRST = "(?=[" + SURNAMES_1 + "".join(dict.fromkeys(s[0] for s in SURNAMES_2)) + "])"
 _G = f"[{GIVEN}]"
 _TITLE = "|".join(TITLES)
 _LABEL = "|".join(re.escape(w) for w in LABELS)
@@ -75,7 +77,7 @@ class PersonRecognizer:
         self.name = type(self).__name__
         self._korean = korean
         # 홍길동님, 김민수 고객님, 이영희 담당자: a name right before a title.
-        self._titled = re.compile(rf"(?<![가-힣0-9A-Za-z])(?P<v>{_SN}[가-힣]{{1,2}})(?:[ \t]?(?:{_TITLE}))")
+        self._titled = re.compile(rf"{_SN_FIRST}(?<![가-힣0-9A-Za-z])(?P<v>{_SN}[가-힣]{{1,2}})(?:[ \t]?(?:{_TITLE}))")
         # 성명: 홍길동, 담당자 김철수, 예금주 박영희
         self._labelled = re.compile(rf"(?:{_LABEL})[ \t]*[:：]?[ \t]*(?:은|는)?[ \t]*(?P<v>{_SN}[가-힣]{{1,2}}?)"
                                     rf"(?:{_PARTICLES})?(?![가-힣])")
@@ -86,11 +88,11 @@ class PersonRecognizer:
         self._listed = re.compile(rf"[ \t]*[,/·ㆍ\u119e・.][ \t]*\n?[ \t]*(?P<v>{_SN}[가-힣]{{1,2}})(?![가-힣]|[ \t]*[:：])")
         # Candidates for Kiwi: a whole word that is surname + two name syllables, bare or with a particle.
         # Two-syllable names (김구) are only taken with a title or label: bare, they are mostly nouns.
-        self._candidate = re.compile(rf"(?<![가-힣])(?P<v>{_SN}{_G}{{2}})(?:{_PARTICLES})?(?![가-힣])")
+        self._candidate = re.compile(rf"{_SN_FIRST}(?<![가-힣])(?P<v>{_SN}{_G}{{2}})(?:{_PARTICLES})?(?![가-힣])")
         self._roman_titled = re.compile(rf"{_HONORIFIC}[ \t]+(?P<v>{_CAP}(?:[ \t]+{_CAP}){{0,2}})")
         rs = "|".join(ROMAN_SURNAMES)
         self._roman_korean = re.compile(
-            rf"(?<![A-Za-z])(?P<v>(?:{rs})[ \t]+[A-Z][a-z]+-[a-z]+|[A-Z][a-z]+-[a-z]+[ \t]+(?:{rs})"
+            rf"(?=[A-Z])(?<![A-Za-z])(?P<v>(?:{rs})[ \t]+[A-Z][a-z]+-[a-z]+|[A-Z][a-z]+-[a-z]+[ \t]+(?:{rs})"
             rf"|(?:{rs})[ \t]+[A-Z][a-z]{{3,}}(?=[ \t]*(?:[,.)]|$|님|씨)))(?![A-Za-z])")
         self._roman_labelled = re.compile(
             rf"(?i:name|customer|patient|contact|dear|attn|from|signed)[ \t]*[:,]?[ \t]+(?P<v>{_CAP}(?:[ \t]+{_CAP}){{1,2}})")
@@ -106,7 +108,8 @@ class PersonRecognizer:
         if scan.has_hangul:
             out += self._by_pattern(text, self._titled, 0.85)
             out += self._by_pattern(text, self._labelled, 0.85)
-            out += self._by_pattern(text, self._intro, 0.75)
+            if any(w in text for w in _INTRO_ENDINGS):
+                out += self._by_pattern(text, self._intro, 0.75)
             if self._korean is not None:
                 found = {(r.start, r.end) for r in out}
                 # Spans already taken at Kiwi's best score (0.85) or better: asking Kiwi about them again
@@ -122,8 +125,10 @@ class PersonRecognizer:
                         if (s, e) in proper or (s, e + 1) in proper]
         if scan.has_alpha:
             out += self._by_pattern(text, self._roman_titled, 0.85)
-            out += self._by_pattern(text, self._roman_korean, 0.75)
-            out += self._by_pattern(text, self._roman_labelled, 0.6)
+            # Both need two words in a row, a capitalised one after one ending in a small letter.
+            if _WORD_THEN_CAPITAL.search(text) is not None:
+                out += self._by_pattern(text, self._roman_korean, 0.75)
+                out += self._by_pattern(text, self._roman_labelled, 0.6)
         out += [RecognizerResult(self.entity, s, e, score, self.name) for s, e, score in strong]
         return out
 
@@ -211,6 +216,9 @@ class PersonRecognizer:
 
 
 _NEXT_WORD = re.compile(r"[ \t][^\s]{1,4}")
+_WORD_THEN_CAPITAL = re.compile(r"[a-z][ \t]+[A-Z]")
+# What every self-introduction (_intro) ends with; 이라고 holds 라고.
+_INTRO_ENDINGS = ("입니다", "이에요", "예요", "라고")
 # The highest score a Kiwi-confirmed name gets (with a context word nearby).
 _KIWI_BEST = 0.85
 

@@ -59,11 +59,19 @@ TRANSLITERATED = ("마리아", "마이클", "제임스", "데이비드", "다니
 FOREIGN_TITLES = ("씨", "님", "대통령", "총리", "장관", "감독", "선수", "교수", "기자", "대사", "회장", "CEO")
 _CAP = r"[A-Z][a-z]+(?:-[A-Za-z][a-z]+)?"
 _TWO_CAPS = re.compile(r"[A-Z][a-z]+[ \t]+[A-Z]")
+_WORD_THEN_CAPITAL = re.compile(r"[a-z][ \t]+[A-Z]")
+# What joins the names of a dotted list (a line break alone makes plain lines of words, not a list).
+_LIST_DOTS = ".·ㆍ\u119e・"
 _NAME_LABELS = ("성명", "이름", "성함", "고객명", "환자명", "담당자", "name", "Name", "NAME", "학생명", "직원명", "사원명")
 
 
 def _alt(words: tuple[str, ...]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def _first(words) -> str:
+    """A lookahead for the first characters of `words`: the regex engine skips other positions cheaply."""
+    return "(?=[" + "".join(dict.fromkeys(w[0] for w in words)) + "])"
 
 
 class PersonCues:
@@ -82,12 +90,12 @@ class PersonCues:
         # 은지 언니, 현우 형, 영훈 선배가, 지호 어머님: a given name (or full name) before a kinship word.
         self.kin = re.compile(rf"(?<![가-힣])(?P<v>{h}{{2,4}}?)[ \t](?:{_alt(KIN)})(?:[이가은는을를의도께]|께서|에게|한테|랑)?(?![가-힣])")
         # 김 과장님, 우 선배, 함 주무관님: a bare surname before an office title.
-        self.surname_title = re.compile(rf"(?<![가-힣])(?P<v>{sn})[ \t](?:{_alt(OFFICE)})")
+        self.surname_title = re.compile(rf"{_first((*surnames_1, *surnames_2))}(?<![가-힣])(?P<v>{sn})[ \t](?:{_alt(OFFICE)})")
         # 동희: ... at the start of a line (a transcript or a chat log).
         self.speaker = re.compile(rf"(?m)^[ \t]*(?P<v>{h}{{2,4}})[ \t]*[:：]")
         # [박지훈] [오전 9:01] (a KakaoTalk export line).
         self.kakao = re.compile(r"(?m)^\[(?P<v>[^\[\]\n]{1,24})\][ \t]*\[(?:오전|오후|AM|PM)[ \t]*\d")
-        self.transliterated = re.compile(rf"(?<![가-힣])(?P<v>(?:{_alt(TRANSLITERATED)})(?:[ \t][가-힣]{{1,5}}){{0,2}})"
+        self.transliterated = re.compile(rf"{_first(TRANSLITERATED)}(?<![가-힣])(?P<v>(?:{_alt(TRANSLITERATED)})(?:[ \t][가-힣]{{1,5}}){{0,2}})"
                                          rf"[ \t](?:{_alt(FOREIGN_TITLES)})(?:(?![가-힣])|(?=[은는이가의와과도께에]))")
         # 김상철․박영호․이민정 (a list joined by middle dots, maybe broken over lines): official documents.
         self.dotted = re.compile(rf"(?<![가-힣])[가-힣]{{2,4}}(?:[ \t]*(?:[.·ㆍ\u119e・]|[ \t]*\n)[ \t]*[가-힣]{{2,4}}(?![가-힣])){{2,}}")
@@ -122,10 +130,13 @@ class PersonCues:
             yield from self._korean(text)
         if has_alpha:
             two_caps = _TWO_CAPS.search(text) is not None
+            word_then_capital = two_caps or _WORD_THEN_CAPITAL.search(text) is not None
             for rx, score in ((self.greeting, 0.8), (self.closing, 0.8), (self.header, 0.8),
                               (self.roman_first_last, 0.7)):
                 if rx is self.roman_first_last and not two_caps:
                     continue  # a costly alternation; it needs two capitalised words in a row
+                if rx is self.greeting and not word_then_capital:
+                    continue  # "Dear Jisoo": a word, a space, a capital
                 for m in rx.finditer(text):
                     words = m.group("v").split()
                     if any(w in NOT_ROMAN for w in words):
@@ -139,7 +150,7 @@ class PersonCues:
                 yield s, s + len(v), 0.85, False
 
     def _korean(self, text: str) -> Iterator[tuple[int, int, float, bool]]:
-        for m in self.vocative.finditer(text):
+        for m in self.vocative.finditer(text) if "아" in text or "야" in text else ():
             v, ending = m.group("v"), m.group("e")
             if (ending == "아") != has_final(v[-1]):
                 continue  # 민수야, 지은아: the vocative agrees with the final consonant
@@ -157,14 +168,16 @@ class PersonCues:
             v = m.group("v")
             if v not in AMBIGUOUS_SURNAMES:
                 yield (*m.span("v"), 0.75, False)
-        speakers = [m for m in self.speaker.finditer(text)
+        speakers = [m for m in (self.speaker.finditer(text) if ":" in text or "：" in text else ())
                     if m.group("v") not in NOT_SPEAKERS and self._name_like(m.group("v"))]
         # Two or more lines opening with a name and ':' are a transcript: take them without Kiwi
         # (it splits unknown given names, 동희 -> 동/MM 희/NNG).
         transcript = len(speakers) >= 2
         for m in speakers:
             yield (*m.span("v"), 0.75 if transcript else 0.7, not transcript)
-        for m in self.dotted.finditer(text):
+        # A list of three names holds at least two joins, one of them a dot.
+        dotted = any(c in text for c in _LIST_DOTS) and sum(map(text.count, _LIST_DOTS + "\n")) >= 2
+        for m in self.dotted.finditer(text) if dotted else ():
             words = [(w.start() + m.start(), w.end() + m.start(), w.group()) for w in re.finditer(r"[가-힣]+", m.group())]
             names = [(a, b) for a, b, w in words if self._full_like(w)]
             if "\n" in m.group() and not re.search(r"[.·ㆍ\u119e・]", m.group()):
@@ -174,7 +187,7 @@ class PersonCues:
                     yield a, b, 0.8, False
         for m in self.transliterated.finditer(text):
             yield (*m.span("v"), 0.9, False)  # above Kiwi's 마리아 alone, so the whole name wins
-        for m in self.sign_off.finditer(text):
+        for m in self.sign_off.finditer(text) if any(w in text for w in SIGN_OFF) else ():
             if self._full_like(m.group("v")):
                 yield (*m.span("v"), 0.8, False)
 
