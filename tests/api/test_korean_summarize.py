@@ -192,6 +192,7 @@ async def test_a_failure_midway_fails_the_whole_request(client, small, monkeypat
     ({"input": "본문입니다.", "chunk_max_chars": 100, "chunk_min_chars": 300}, 400, "chunk_min_chars"),
     ({"input": "본문입니다.", "split": "yes"}, 400, "split"),
     ({"input": "본문입니다.", "max_tokens": 400}, 400, "max_tokens"),  # no room left for text in 512 tokens
+    ({"input": bill(), "max_tokens": 120}, 400, "max_tokens"),  # room for one call, not to combine three
     ({"input": "가" * (MAX_CHARS + 1)}, 413, "input"),
     ({"input": "본문입니다.", "model": "없는-모델"}, 404, "model"),
 ])
@@ -204,6 +205,8 @@ async def test_bad_input_is_refused_naming_the_field(client, small, body, status
         assert f"{MAX_CHARS:,}" in error["message"] and "max_document_chars" in error["message"]
     if body["input"] == ["첫 부분입니다.", "   "]:
         assert "input[1]" in error["message"]
+    if param == "max_tokens" and body["max_tokens"] > 16:
+        assert "use at most" in error["message"] and error["code"] == "max_tokens_too_large"
 
 
 async def test_split_false_needs_each_text_to_fit(client, small):
@@ -227,3 +230,30 @@ async def test_a_key_without_the_inference_scope_is_refused(client, small):
     _, secret = small.keys.create(tenant, ["knowledge"])
     r = await client.post(URL, headers={"Authorization": f"Bearer {secret}"}, json={"input": "본문입니다."})
     assert r.status_code == 403
+
+
+async def test_a_tenant_whose_law_allows_no_backend_here_is_refused_before_any_call(client, small, engine_requests):
+    tenant = small.tenants.create("사우디기관", "SA")  # PDPL: no transfer basis to KR recorded
+    _, secret = small.keys.create(tenant.id, ["inference"])
+    h = {"Authorization": f"Bearer {secret}"}
+    r = await client.post(URL, headers=h, json={"input": bill(), "max_tokens": 32})
+    assert r.status_code == 503 and r.json()["error"]["code"] == "residency_unavailable"
+    assert engine_requests == []  # fail closed: not one token of the document reached a model
+    refused = [e for e in events(small, "korean.summarize") if e["tenant"] == tenant.id]
+    assert [e["status"] for e in refused] == [503]
+    seg = await client.post("/v1/korean/segment", headers=h, json={"input": bill()})
+    assert seg.status_code == 503 and seg.json()["error"]["code"] == "residency_unavailable"
+
+
+async def test_a_tenant_over_its_quota_gets_429(client, small, engine_requests):
+    tenant = small.tenants.create("스타트업", "KR")
+    key, secret = small.keys.create(tenant.id, ["inference"])
+    small.tenants.set_quota(tenant.id, 1)
+    small.usage.record(tenant.id, key.id, MODEL, 5, 0)
+    small.usage.flush()
+    h = {"Authorization": f"Bearer {secret}"}
+    r = await client.post(URL, headers=h, json={"input": bill(), "max_tokens": 32})
+    assert r.status_code == 429 and r.json()["error"]["code"] == "quota_exceeded"
+    seg = await client.post("/v1/korean/segment", headers=h, json={"input": bill()})
+    assert seg.status_code == 429
+    assert engine_requests == []

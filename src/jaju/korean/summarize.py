@@ -40,6 +40,7 @@ REDUCE_INSTRUCTION = ("다음은 한 문서를 앞에서부터 차례로 나누�
                       "합치세요. 중요한 사실, 이름, 숫자, 날짜는 그대로 쓰고 요약문만 쓰세요.")
 CONCURRENCY = 4  # model calls of one level in flight at once (the engine batches them)
 MARGIN = 16  # tokens kept free in each call's context besides the instruction and the reply
+MIN_TEXT_TOKENS = 64  # a call that could read less than this is not worth making
 T = TypeVar("T")
 
 
@@ -84,6 +85,7 @@ class _Budget:
     count: Count
     tokens: int  # text tokens one call may read
     exact: bool  # counted by the model's tokenizer (else estimated: one token per character)
+    most: int  # the largest max_tokens that leaves room for three partial summaries in one call
 
 
 class SummaryService:
@@ -161,12 +163,11 @@ class SummaryService:
         overhead = max([await count_messages(_messages(_instruction(i, req.instructions), ""))
                         for i in (MAP_INSTRUCTION, REDUCE_INSTRUCTION)])
         tokens = context - overhead - req.max_tokens - MARGIN
-        # Each reduce call must hold at least three summaries, or the levels would not shrink.
-        if tokens < 3 * req.max_tokens:
-            most = max(0, (context - overhead - MARGIN) // 4)
+        most = max(0, (context - overhead - MARGIN) // 4)
+        if tokens < MIN_TEXT_TOKENS:
             raise InvalidRequest(f"max_tokens {req.max_tokens} leaves too little of {model}'s {context}-token "
                                  f"context for the text; use at most {most}.", "max_tokens_too_large", "max_tokens")
-        return _Budget(count, tokens, local is not None)
+        return _Budget(count, tokens, local is not None, most)
 
     async def _chunks(self, req: SummarizeRequest, budget: _Budget) -> list[Chunk]:
         analyzer = self._korean.get()
@@ -198,6 +199,11 @@ class SummaryService:
 
         if len(chunks) == 1:
             return await call(MAP_INSTRUCTION, chunks[0].text, True)()
+        # Each reduce call must hold at least three partial summaries, or the levels would not shrink.
+        if budget.tokens < 3 * req.max_tokens:
+            raise InvalidRequest(f"The document needs {len(chunks)} calls, and with max_tokens {req.max_tokens} "
+                                 "their summaries cannot be combined in the model's context; use at most "
+                                 f"{budget.most}.", "max_tokens_too_large", "max_tokens")
         summaries = await _in_order([call(MAP_INSTRUCTION, c.text, True) for c in chunks])
         while True:
             items = []

@@ -38,7 +38,7 @@ class SummarizeRequest(WireModel):
 
     # The chat model that writes the summary; the deployment's default model when left out.
     model: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    # The document, or its parts in order (CLOVA's `texts`); parts are joined with a blank line.
+    # The document, or its parts in order (CLOVA's `texts`), each read from a new line.
     input: str | list[str]
     # Length of the summary, and of each chunk's intermediate summary.
     max_tokens: int = Field(256, ge=16, le=2048)
