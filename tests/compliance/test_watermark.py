@@ -30,10 +30,11 @@ def utf8_ids(text: str) -> list[int]:
     return list(text.encode("utf-8"))
 
 
-def test_mask_and_membership_agree():
-    green = GreenList(KEY, 0.25)
+@pytest.mark.parametrize("gamma", [0.25, 0.3])  # 0.25 skips the last mixing step (a multiple of 2**33); 0.3 does not
+def test_mask_and_membership_agree(gamma):
+    green = GreenList(KEY, gamma)
     mask = green.mask(4242, 50_000)
-    assert abs(mask.mean() - 0.25) < 0.01
+    assert abs(mask.mean() - gamma) < 0.01
     for tok in range(0, 50_000, 499):
         assert bool(mask[tok]) == green.is_green(4242, tok)
     assert not np.array_equal(mask, green.mask(4243, 50_000))
@@ -49,6 +50,55 @@ def test_hook_adds_delta_to_green_logits_only():
     untouched = np.zeros(10, dtype=np.float32)
     WatermarkHook(green)([], untouched)
     assert not untouched.any()
+
+
+def _reference(green: GreenList, prev: int, logits: np.ndarray, delta: float) -> np.ndarray:
+    """The hook's promise written out token by token: delta added exactly where is_green says."""
+    out = logits.copy()
+    for tok in range(len(out)):
+        if green.is_green(prev, tok):
+            out[tok] += np.float32(delta)
+    return out
+
+
+def test_cached_and_fresh_bias_give_the_same_logits():
+    green = GreenList(KEY, 0.25)
+    hook = WatermarkHook(green, 3.0, cache_size=2)
+    rng = np.random.default_rng(3)
+    # 9 and 11 fill the cache, 9 again is a hit, 13 evicts 11, 11 is hashed again; a second vocabulary
+    # size with the same previous token must not reuse the first one's vector.
+    for prev, vocab in ((9, 3000), (11, 3000), (9, 3000), (13, 3000), (11, 3000), (9, 2000)):
+        logits = rng.normal(0.0, 4.0, vocab).astype(np.float32)
+        expected = _reference(green, prev, logits, 3.0)
+        hook([1, 2, prev], logits)
+        assert np.array_equal(logits, expected), (prev, vocab)
+    assert len(hook._cache) == 2
+
+
+def test_hook_is_safe_on_several_engine_threads():
+    import threading
+
+    green = GreenList(KEY, 0.25)
+    hook = WatermarkHook(green, 2.0, cache_size=4)
+    # A real vocabulary's size, so numpy releases the GIL inside each step and the threads interleave.
+    base = np.random.default_rng(5).normal(0.0, 3.0, 151_936).astype(np.float32)
+    expected = {prev: np.where(green.mask(prev, len(base)), base + np.float32(2.0), base) for prev in range(12)}
+    wrong: list[int] = []
+
+    def run(offset: int) -> None:
+        for i in range(30):
+            prev = (i + offset) % 12
+            logits = base.copy()
+            hook([prev], logits)
+            if not np.array_equal(logits, expected[prev]):
+                wrong.append(prev)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong
 
 
 def test_binomial_tail_matches_the_exact_sum():
