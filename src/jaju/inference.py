@@ -495,7 +495,7 @@ class InferenceService:
         if not engines:
             raise InvalidRequest("logit_bias needs a model served by the embedded engine here; this model runs "
                                  "on a remote engine.", "logit_bias_unsupported", "logit_bias")
-        n_vocab = getattr(getattr(engines[0], "scheduler", None), "n_vocab", None)
+        n_vocab = _info(engines[0], engine_req.model).vocab_size  # also known in an API worker (ModelInfo)
         if n_vocab is not None:
             check_logit_bias(bias, n_vocab)
         engine_req.logits_hooks.append(logit_bias_hook(bias))

@@ -15,6 +15,7 @@ import pytest
 import zmq
 
 from jaju.compliance.watermark import GreenList, WatermarkHook
+from jaju.protocol.logit_bias import logit_bias_hook
 from jaju.engine.base import ChatRequest, CompletionRequest, SamplingParams
 from jaju.engine.catalog import EMBEDDING_MODEL
 from jaju.engine.ipc.client import EngineClient, EngineConnection, RemoteE5Backend
@@ -189,3 +190,14 @@ async def test_no_engine_means_503_at_once(tmp_path, local):
         assert not await client.healthy()
     finally:
         await conn.aclose()
+
+
+async def test_logit_bias_crosses_to_the_engine_process(client, local):
+    # An API worker's logit_bias hook travels as a description and bans the token in the engine process.
+    plain, _ = await collect(client.chat(ask(max_tokens=2)))
+    first = local.tokenize(plain, special=False, add_bos=False)[0]
+    biased, _ = await collect(client.chat(ask(max_tokens=2, hooks=[logit_bias_hook({str(first): -100})])))
+    assert biased and local.tokenize(biased, special=False, add_bos=False)[0] != first
+    # a worker learns the vocabulary from the engine's model description (for the 400 on unknown ids)
+    described = next(m for m in (await client.conn.call("hello"))["models"] if m.id == MODEL)
+    assert described.vocab_size == local.scheduler.n_vocab > 1000

@@ -26,6 +26,7 @@ class ModelInfo:
     license: str = "unknown"
     origin: str = ""
     context_length: int | None = None
+    vocab_size: int | None = None  # known once an embedded model is loaded (logit_bias ids are checked against it)
     loaded: bool = False
 
 

@@ -80,6 +80,7 @@ class LlamaEngine:
         self._model, self._ctx = model, ctx
         self._vocab = llama_cpp.llama_model_get_vocab(model)
         self.info.context_length = per_seq
+        self.info.vocab_size = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
         source = self._meta("tokenizer.chat_template")
         if source:
             self.template = ChatTemplate(source, self._token_text(llama_cpp.llama_vocab_bos(self._vocab)),

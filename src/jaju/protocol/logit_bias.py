@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import numpy as np
 from pydantic import Field, StrictInt
 
 from jaju.engine.base import LogitsHook
+from jaju.engine.bias import LogitBiasHook
 from jaju.errors import bad_request
 
 MAX_ENTRIES = 1024
@@ -31,12 +31,5 @@ def check_logit_bias(bias: dict[str, int] | None, n_vocab: int) -> None:
 
 
 def logit_bias_hook(bias: dict[str, int]) -> LogitsHook:
-    """A logits hook adding the bias; -100 and 100 act as ban and force, as in OpenAI's description."""
-    ids = np.array([int(t) for t in bias], dtype=np.int64)
-    values = np.array(list(bias.values()), dtype=np.float32)
-
-    def hook(tokens: list[int], logits: np.ndarray) -> None:
-        inside = ids < logits.shape[-1]  # check_logit_bias refused the others; never index past the end
-        logits[ids[inside]] += values[inside]
-
-    return hook
+    """The hook applying OpenAI's `logit_bias` (token id -> bias) to each step's logits."""
+    return LogitBiasHook(bias)

@@ -22,6 +22,7 @@ import zmq.asyncio
 
 from jaju.compliance.watermark import WatermarkHook
 from jaju.engine.base import LogitsHook
+from jaju.engine.bias import LogitBiasHook
 from jaju.engine.catalog import EMBEDDING_MODEL
 from jaju.engine.ipc.wire import (CALL, CALLS, CANCEL, CHAT, COMPLETE, DELTAS, ERROR, RESULT, dumps, error_tuple,
                                   loads)
@@ -34,6 +35,7 @@ log = logging.getLogger("jaju.engine.ipc")
 # the hook from it here. Listed explicitly: an unknown kind is refused, never guessed.
 HOOKS: dict[str, Callable[[dict[str, Any]], LogitsHook]] = {
     WatermarkHook.SPEC_KIND: WatermarkHook.from_spec,
+    LogitBiasHook.SPEC_KIND: LogitBiasHook.from_spec,
 }
 
 
