@@ -91,6 +91,11 @@ class PersonCues:
         self.kin = re.compile(rf"(?<![가-힣])(?P<v>{h}{{2,4}}?)[ \t](?:{_alt(KIN)})(?:[이가은는을를의도께]|께서|에게|한테|랑)?(?![가-힣])")
         # 김 과장님, 우 선배, 함 주무관님: a bare surname before an office title.
         self.surname_title = re.compile(rf"{_first((*surnames_1, *surnames_2))}(?<![가-힣])(?P<v>{sn})[ \t](?:{_alt(OFFICE)})")
+        # What kin, surname_title and transliterated cannot match without: a space, then the word that
+        # follows the name. One scan for these words is cheaper than the cue pattern where they are absent.
+        self.kin_word = re.compile(rf"[ \t](?:{_alt(KIN)})")
+        self.office_word = re.compile(rf"[ \t](?:{_alt(OFFICE)})")
+        self.foreign_title = re.compile(rf"[ \t](?:{_alt(FOREIGN_TITLES)})")
         # 동희: ... at the start of a line (a transcript or a chat log).
         self.speaker = re.compile(rf"(?m)^[ \t]*(?P<v>{h}{{2,4}})[ \t]*[:：]")
         # [박지훈] [오전 9:01] (a KakaoTalk export line).
@@ -160,11 +165,11 @@ class PersonCues:
             v = m.group("v")
             if has_final(v[-1]) and self._given_like(v):
                 yield (*m.span("v"), 0.7, True)
-        for m in self.kin.finditer(text):
+        for m in self.kin.finditer(text) if self.kin_word.search(text) else ():
             v = m.group("v")
             if self._name_like(v):
                 yield (*m.span("v"), 0.7, True)
-        for m in self.surname_title.finditer(text):
+        for m in self.surname_title.finditer(text) if self.office_word.search(text) else ():
             v = m.group("v")
             if v not in AMBIGUOUS_SURNAMES:
                 yield (*m.span("v"), 0.75, False)
@@ -185,7 +190,7 @@ class PersonCues:
             if len(names) >= 3 and len(names) * 3 >= len(words) * 2:
                 for a, b in names:
                     yield a, b, 0.8, False
-        for m in self.transliterated.finditer(text):
+        for m in self.transliterated.finditer(text) if self.foreign_title.search(text) else ():
             yield (*m.span("v"), 0.9, False)  # above Kiwi's 마리아 alone, so the whole name wins
         for m in self.sign_off.finditer(text) if any(w in text for w in SIGN_OFF) else ():
             if self._full_like(m.group("v")):
