@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from jaju.korean.analyzer import KoreanAnalyzer
 from jaju.moderation.context import Reading, innocent, reported
+from jaju.moderation.intent import find_intents, innocent_categories
 from jaju.moderation.lexicon import Lexicon, Term
 from jaju.moderation.normalize import View, skeleton_of, views
 
@@ -38,17 +39,24 @@ class Detection:
 
 
 class LexiconClassifier:
-    """Finds lexicon terms in every view of a text; Kiwi (shared, passed in) vetoes innocent readings."""
+    """Finds lexicon terms in every view of a text; Kiwi (shared, passed in) vetoes innocent readings.
 
-    def __init__(self, lexicon: Lexicon, korean: KoreanAnalyzer):
+    With `intents` on, the intent rules (intent.py) also read each view's clauses, which catches
+    threats, wishes to die and contraband deals phrased in ways the lexicon does not list.
+    """
+
+    def __init__(self, lexicon: Lexicon, korean: KoreanAnalyzer, intents: bool = True):
         self.lexicon = lexicon
         self.korean = korean
+        self.intents = intents
+        self._rules: dict[tuple[str, str | None], Term] = {}
 
     def detect(self, text: str) -> Detection:
         found: dict[tuple[str, int, int], Hit] = {}
         keys: list[str] = []
         candidates: list[tuple[Term, View, int, int]] = []
-        for view in views(text):
+        views_ = views(text)
+        for view in views_:
             skel = skeleton_of(view)
             keys.append(skel.key)
             for term, s, e in self.lexicon.find(skel.key):
@@ -79,6 +87,20 @@ class LexiconClassifier:
             slot = (term.category, start, end)
             if slot not in found:
                 found[slot] = Hit(term, start, end, reported(text, start, end))
+        if self.intents:
+            innocent_here: set[str] = set()
+            for view in views_:
+                reading = readings.get(id(view))
+                if reading is None:
+                    reading = readings[id(view)] = Reading(view.text, self.korean.morphemes(view.text))
+                innocent_here |= innocent_categories(reading.morphemes)
+                for ih in find_intents(reading.morphemes):
+                    start, end = view.span(ih.start, ih.end)
+                    slot = (ih.category, start, end)
+                    if slot not in found:
+                        found[slot] = Hit(self._rule(ih.category, ih.rule, ih.score, ih.sub), start, end,
+                                          reported(text, start, end))
+            found = {slot: hit for slot, hit in found.items() if slot[0] not in innocent_here}
         det = Detection()
         for hit in _longest(found.values()):
             det.hits.append(hit)
@@ -90,6 +112,14 @@ class LexiconClassifier:
         direct = {h.term.category for h in det.hits if not h.quoted}
         det.quoted = {h.term.category for h in det.hits if h.quoted} - direct
         return det
+
+    def _rule(self, category: str, rule: str, score: float, sub: str | None) -> Term:
+        """An intent rule as a lexicon-like term, so hits, scores and sub-keys combine the same way."""
+        key = (category, rule)
+        term = self._rules.get(key)
+        if term is None:
+            term = self._rules[key] = Term(category, rule, rule, score, sub=sub, source="intent")
+        return term
 
 
 def _longest(hits) -> list[Hit]:

@@ -77,6 +77,8 @@ def innocent(term: Term, reading: Reading, start: int, end: int) -> bool:
     first, last = reading.at(start), reading.at(end - 1)
     if term.noun and first is not None and first.tag.startswith(PREDICATES):
         return True  # 보지 못했다, 자지 않고, 떨려서
+    if first is not None and first.tag.startswith(("J", "E")) and any(c.isspace() for c in text[start:end]):
+        return True  # a word spelled across a space must not start on a particle: 때문|에 잠 is not 애자
     word_start = start
     while word_start > 0 and not text[word_start - 1].isspace():
         word_start -= 1
