@@ -34,10 +34,12 @@ from jaju.protocol.chat import ChatCompletionRequest
 from jaju.protocol.korean import SummarizeRequest
 
 ACTION, STEP_ACTION = "korean.summarize", "korean.summarize.step"
-MAP_INSTRUCTION = ("다음 글을 한국어로 간결하게 요약하세요. 중요한 사실, 이름, 숫자, 날짜는 그대로 쓰고 "
-                   "요약문만 쓰세요.")
-REDUCE_INSTRUCTION = ("다음은 한 문서를 앞에서부터 차례로 나누어 요약한 것입니다. 이를 하나의 한국어 요약으로 "
-                      "합치세요. 중요한 사실, 이름, 숫자, 날짜는 그대로 쓰고 요약문만 쓰세요.")
+# The instruction follows the text in the user's turn: the small default model copied the text more often
+# when the same instruction came first as a system message (docs/benchmarks.md, summarisation).
+MAP_INSTRUCTION = ("위 글을 한국어로 간결하게 요약하세요. 원문을 그대로 옮기지 말고 핵심만 쓰되, 이름, 숫자, "
+                   "날짜는 그대로 쓰세요.")
+REDUCE_INSTRUCTION = ("위 글은 한 문서를 앞에서부터 차례로 나누어 요약한 것입니다. 이를 하나의 한국어 요약으로 "
+                      "간결하게 합치세요. 원문을 그대로 옮기지 말고 핵심만 쓰되, 이름, 숫자, 날짜는 그대로 쓰세요.")
 CONCURRENCY = 4  # model calls of one level in flight at once (the engine batches them)
 MARGIN = 16  # tokens kept free in each call's context besides the instruction and the reply
 MIN_TEXT_TOKENS = 64  # a call that could read less than this is not worth making
@@ -270,7 +272,7 @@ class SummaryService:
 
 
 def _messages(instruction: str, text: str) -> list[dict[str, Any]]:
-    return [{"role": "system", "content": instruction}, {"role": "user", "content": text}]
+    return [{"role": "user", "content": f"{text}\n\n{instruction}"}]
 
 
 def _instruction(base: str, extra: str | None) -> str:
