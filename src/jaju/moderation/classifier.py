@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from jaju.korean.analyzer import KoreanAnalyzer
 from jaju.moderation.context import Reading, innocent, reported
-from jaju.moderation.intent import find_intents, innocent_categories
+from jaju.moderation.intent import could_match, find_intents, innocent_categories
 from jaju.moderation.lexicon import Lexicon, Term
 from jaju.moderation.normalize import View, skeleton_of, views
 
@@ -92,6 +92,8 @@ class LexiconClassifier:
             for view in views_:
                 reading = readings.get(id(view))
                 if reading is None:
+                    if not could_match(view.text):
+                        continue  # no lexicon candidate and no rule word: Kiwi is not needed
                     reading = readings[id(view)] = Reading(view.text, self.korean.morphemes(view.text))
                 innocent_here |= innocent_categories(reading.morphemes)
                 for ih in find_intents(reading.morphemes):

@@ -21,10 +21,13 @@ and law and warnings (처벌, 합법화, 구별, 조심, 피해 신고). Quoted 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cache
 
 from jaju.korean.analyzer import Morpheme
 from jaju.moderation.clauses import NOUN_TAGS, Clause, clauses
+from jaju.moderation.surface import stem_pattern
 
 SECOND_PERSON = frozenset({"너", "니", "당신", "너희", "느그", "자네", "그쪽"})
 FIRST_PERSON = frozenset({"나", "저", "내", "제"})
@@ -34,11 +37,12 @@ OTHERS = frozenset({"그", "그녀", "걔", "쟤", "친구", "동생", "언니",
 
 # --- violence_threat
 HARM = frozenset({"죽이", "찌르", "쑤시", "패", "때리", "쏘", "조르", "부수", "깨부수", "밟", "족치", "두들기",
-                  "갈기", "테러하", "폭행하", "살해하", "살인하", "린치하", "강간하"})
+                  "갈기", "테러하", "폭행하", "살해하", "살인하", "린치하", "강간하", "성폭행하", "납치하", "감금하",
+                  "난도질하"})
 HARM_WITH = frozenset({("불", "지르"), ("불", "놓"), ("불", "붙이"), ("목", "따"), ("목", "비틀"), ("뼈", "부러뜨리"),
                        ("박살", "내"), ("작살", "내"), ("아작", "내"), ("끝장", "내"), ("주먹", "꽂"), ("주먹", "날리"),
                        ("칼", "꽂"), ("뚝배기", "깨"), ("머리", "깨"), ("머리통", "깨"), ("대가리", "깨")})
-BLAST = frozenset({"터뜨리", "터트리", "날리", "폭파하"})  # count only with an explosive named
+BLAST = frozenset({"터뜨리", "터트리", "날리", "폭파하", "설치하"})  # count only with an explosive named
 EXPLOSIVES = frozenset({"폭탄", "폭발물", "다이너마이트", "화염병", "수류탄", "사제폭탄"})
 WRECK = frozenset({"엎", "찢", "뒤집"})  # 가게 엎어 버린다: only with 버리다 and a plan
 DIE = frozenset({"죽", "뒤지"})  # with 너 as subject: 너 죽을래?, 너 뒤진다
@@ -56,7 +60,8 @@ STRONG = frozenset({"will", "shall", "want", "must", "wish"})
 SELF = frozenset({"죽", "자살하", "자해하", "뛰어내리", "투신하", "뒤지"})
 SELF_WITH = frozenset({("목", "매"), ("목", "매달"), ("목", "달"), ("손목", "긋"), ("팔", "긋"), ("몸", "긋"),
                        ("허벅지", "긋"), ("손목", "자르"), ("목숨", "끊"), ("생", "끝내"), ("삶", "끝내"),
-                       ("인생", "끝내"), ("목숨", "끝내"), ("번개탄", "피우"), ("유서", "쓰")})
+                       ("인생", "끝내"), ("목숨", "끝내"), ("번개탄", "피우"), ("유서", "쓰"), ("세상", "떠나"),
+                       ("세상", "뜨"), ("선택", "하")})  # 극단적 선택: the press's word for suicide
 ACTS = frozenset({"자해하", "긋", "쓰", "피우"})  # done already is itself the warning sign (손목을 그었어)
 FADE = frozenset({"사라지", "없어지"})  # 사라지고 싶다: only as a want or wish
 OWN_WANTS = frozenset({"want", "will", "wish", "ask", "decided"})
@@ -70,12 +75,16 @@ DRUGS = frozenset({"마약", "필로폰", "히로뽕", "메스암페타민", "�
 WEAPONS = frozenset({"총", "총기", "권총", "소총", "엽총", "실탄", "탄약", "폭탄", "폭발물", "사제총", "화약",
                      "다이너마이트", "수류탄", "사제폭탄"})
 GOODS = frozenset({"위조지폐", "대포통장", "대포폰", "대포차", "짝퉁", "촬영물", "몰카", "신분증위조"})
-ORGANS = frozenset({"장기", "신장", "간", "각막"})  # only with buying or selling: 장기 also means long-term
+# Only with buying or selling: 장기 also means long-term, and personal data is discussed lawfully all the time.
+SOLD_ONLY = frozenset({"장기", "신장", "각막", "개인정보", "디비", "DB", "db"})
+DOCUMENTS = frozenset({"신분증", "주민등록증", "여권", "운전면허증", "면허증", "졸업장", "졸업증명서", "진단서", "재직증명서",
+                       "학위증", "성적증명서", "처방전", "영수증"})  # forged when 위조/가짜 is said
 SERVICES = frozenset({"위조", "해킹", "디도스", "보이스피싱", "피싱", "스미싱", "카드깡", "도청", "명의도용",
                       "수거책", "인출책", "운반책", "전달책"})
 ACCOUNTS = frozenset({"통장", "계좌", "체크카드", "유심"})
 # Slang drug names that are also everyday words: only standing alone (아이스 작대기, not 아이스박스).
-AMBIGUOUS = frozenset({"아이스", "작대기", "대마", "총", "간", "장기", "신장"})
+AMBIGUOUS = frozenset({"아이스", "작대기", "대마", "총", "장기", "신장"})
+TRADE_NOUNS = frozenset({"매매", "거래", "판매", "구매", "구입", "직거래", "매입"})
 MINORS = frozenset({"미성년자", "미성년", "중학생", "초등학생", "고등학생", "여중생", "여고생", "초딩", "중딩", "아동",
                     "어린이", "청소년", "로리"})
 SEXUAL_MEDIA = frozenset({"야동", "야짤", "음란물", "성착취물", "누드", "몰카", "알몸"})
@@ -98,6 +107,7 @@ LAWFUL = frozenset({"처벌", "법률", "형법", "위반", "합법", "합법화
 
 
 ILLEGAL_NOUNS = DRUGS | WEAPONS | GOODS | SERVICES | ACCOUNTS
+COMPOUNDS = ILLEGAL_NOUNS | SOLD_ONLY | DOCUMENTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +120,22 @@ class IntentHit:
     end: int
     score: float
     sub: str | None = None
+
+
+def could_match(text: str) -> bool:
+    """False when no rule can fire on `text`, so Kiwi need not read it (most everyday texts)."""
+    single, pairs = _gate()
+    return bool(single.search(text)) or any(a.search(text) and b.search(text) for a, b in pairs)
+
+
+@cache
+def _gate() -> tuple[re.Pattern[str], tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]]:
+    # Each rule needs one of these words; common short words (목, 생, 살, 내) count only with their partner.
+    words = sorted({stem_pattern(w) for w in HARM | DIE | SELF | FADE | BLAST | WRECK}
+                   | {re.escape(w) for w in ILLEGAL_NOUNS | SOLD_ONLY | SEXUAL_MEDIA | {"남의", "타인", "야한", "야하", "가짜"}})
+    pairs = {(re.compile(re.escape(noun)), re.compile(stem_pattern(verb))) for noun, verb in HARM_WITH | SELF_WITH}
+    pairs.add((re.compile(stem_pattern("살")), re.compile("싫|않|싶지")))
+    return re.compile("|".join(words)), tuple(sorted(pairs, key=lambda p: p[0].pattern))
 
 
 def innocent_categories(morphemes: list[Morpheme]) -> frozenset[str]:
@@ -177,7 +203,7 @@ def _violence(ms: list[Morpheme], cls: list[Clause], nouns: set[str], addressed:
 def _self_harm(ms: list[Morpheme], cls: list[Clause]) -> list[IntentHit]:
     out: list[IntentHit] = []
     for c in cls:
-        pair = (c.obj, c.lemma) in SELF_WITH
+        pair = (c.obj, c.lemma) in SELF_WITH and (c.obj != "선택" or any(m.form == "극단" for m in ms))
         if not c.stated or not (c.lemma in SELF or pair or c.lemma in FADE or c.lemma == "살"):
             continue
         if _subject_is_you(ms, c) or _subject_is_other(ms, c):
@@ -216,12 +242,12 @@ def _illegal(ms: list[Morpheme], cls: list[Clause], nouns: set[str]) -> list[Int
             continue
         nxt = ms[i + 1] if i + 1 < len(ms) else None
         form = m.form
-        if nxt is not None and nxt.tag in NOUN_TAGS and nxt.start == m.end and form + nxt.form in ILLEGAL_NOUNS:
+        if nxt is not None and nxt.tag in NOUN_TAGS and nxt.start == m.end and form + nxt.form in COMPOUNDS:
             form = form + nxt.form  # Kiwi splits compounds: 체크|카드, 대포|폰
             nxt = ms[i + 2] if i + 2 < len(ms) else None
-        if nxt is not None and nxt.tag in NOUN_TAGS and (nxt.form in BRANDS or form in AMBIGUOUS and nxt.start == m.end
-                                                         and nxt.form not in DRUGS):
-            continue
+        if nxt is not None and nxt.tag in NOUN_TAGS and (
+                nxt.form in BRANDS or form in AMBIGUOUS and nxt.form not in DRUGS | ASKING | TRADE_NOUNS):
+            continue  # 마약 김밥, 아이스 음료, 아이스박스, 대마 성분, 장기 계획: another thing altogether
         if nxt is not None and nxt.form == "당하":
             continue  # 해킹당한 계정: the victim asking
         if form == "남" and nxt is not None and nxt.form == "의" or form in ("타인", "다른사람"):
@@ -237,8 +263,10 @@ def _illegal(ms: list[Morpheme], cls: list[Clause], nouns: set[str]) -> list[Int
                     out.append(IntentHit("violence_threat", "weapon-trade", m.start, end, 0.7))
                 else:
                     out.append(IntentHit("illegal", "contraband-trade", m.start, end, 0.85))
-        elif form in ORGANS and selling:
-            out.append(IntentHit("illegal", "organ-trade", m.start, max(c.end for c in selling), 0.85))
+        elif form in SOLD_ONLY and (selling or nxt is not None and nxt.form in TRADE_NOUNS):
+            out.append(IntentHit("illegal", "sale-of-person", m.start, max([m.end, *(c.end for c in selling)]), 0.85))
+        elif form in DOCUMENTS and nouns & {"위조", "가짜"} and (dealing or asking):
+            out.append(IntentHit("illegal", "forged-document", m.start, m.end, 0.85))
         elif form in SERVICES:
             offered = any(c.lemma.startswith(form) and (c.moods & {"give"} or c.modifies in ("분", "사람"))
                           for c in cls)

@@ -45,10 +45,12 @@ class ModerationService:
     """
 
     def __init__(self, korean: KoreanAnalyzer, pii: PiiAnalyzer, lexicon: Lexicon | None = None,
-                 wordlists: tuple[str, ...] = DEFAULT_WORDLISTS, threshold: float = THRESHOLD, model: str = MODEL):
+                 wordlists: tuple[str, ...] = DEFAULT_WORDLISTS, threshold: float = THRESHOLD, model: str = MODEL,
+                 intents: bool = True):
         # `lexicon` replaces jaju's own list (lexicon/ko.yaml); `wordlists` are added to it either way.
+        # `intents` adds the Kiwi clause rules (intent.py); off, only listed phrasings are found.
         self.lexicon = with_wordlists(lexicon if lexicon is not None else load_lexicon(), wordlists)
-        self.classifier = LexiconClassifier(self.lexicon, korean)
+        self.classifier = LexiconClassifier(self.lexicon, korean, intents=intents)
         self.pii = pii
         self.threshold = threshold
         self.model = model
