@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from jaju.korean.analyzer import KoreanAnalyzer
 from jaju.moderation.context import Reading, innocent, reported
-from jaju.moderation.intent import could_match, find_intents, innocent_categories
+from jaju.moderation.intent import could_match, read_intents
 from jaju.moderation.lexicon import Lexicon, Term
 from jaju.moderation.normalize import View, skeleton_of, views
 
@@ -49,7 +49,7 @@ class LexiconClassifier:
         self.lexicon = lexicon
         self.korean = korean
         self.intents = intents
-        self._rules: dict[tuple[str, str | None], Term] = {}
+        self._rules: dict[tuple[str, str, float, str | None], Term] = {}
 
     def detect(self, text: str) -> Detection:
         found: dict[tuple[str, int, int], Hit] = {}
@@ -88,21 +88,7 @@ class LexiconClassifier:
             if slot not in found:
                 found[slot] = Hit(term, start, end, reported(text, start, end))
         if self.intents:
-            innocent_here: set[str] = set()
-            for view in views_:
-                reading = readings.get(id(view))
-                if reading is None:
-                    if not could_match(view.text):
-                        continue  # no lexicon candidate and no rule word: Kiwi is not needed
-                    reading = readings[id(view)] = Reading(view.text, self.korean.morphemes(view.text))
-                innocent_here |= innocent_categories(reading.morphemes)
-                for ih in find_intents(reading.morphemes):
-                    start, end = view.span(ih.start, ih.end)
-                    slot = (ih.category, start, end)
-                    if slot not in found:
-                        found[slot] = Hit(self._rule(ih.category, ih.rule, ih.score, ih.sub), start, end,
-                                          reported(text, start, end))
-            found = {slot: hit for slot, hit in found.items() if slot[0] not in innocent_here}
+            found = self._with_intents(text, views_, readings, found)
         det = Detection()
         for hit in _longest(found.values()):
             det.hits.append(hit)
@@ -115,9 +101,39 @@ class LexiconClassifier:
         det.quoted = {h.term.category for h in det.hits if h.quoted} - direct
         return det
 
+    def _with_intents(self, text: str, views_: list[View], readings: dict[int, Reading],
+                      found: dict[tuple[str, int, int], Hit]) -> dict[tuple[str, int, int], Hit]:
+        """Add the intent rules' hits; drop hits of categories used innocently; mark others' words as quoted."""
+        innocent: set[str] = set()
+        mentions: list[tuple[int, int, str | None]] = []
+        for view in views_:
+            reading = readings.get(id(view))
+            if reading is None:
+                if not could_match(view.text):
+                    continue  # no lexicon candidate and no rule word: Kiwi is not needed
+                reading = readings[id(view)] = Reading(view.text, self.korean.morphemes(view.text))
+            intents = read_intents(reading.morphemes)
+            innocent |= intents.innocent
+            mentions.extend((*view.span(s, e), cat) for s, e, cat in intents.mentions)
+            for ih in intents.hits:
+                start, end = view.span(ih.start, ih.end)
+                slot = (ih.category, start, end)
+                if slot not in found:
+                    found[slot] = Hit(self._rule(ih.category, ih.rule, ih.score, ih.sub), start, end,
+                                      reported(text, start, end))
+        out = {}
+        for slot, hit in found.items():
+            if slot[0] in innocent:
+                continue
+            if not hit.quoted and any(s < hit.end and hit.start < e and cat in (None, slot[0])
+                                      for s, e, cat in mentions):
+                hit = Hit(hit.term, hit.start, hit.end, True)
+            out[slot] = hit
+        return out
+
     def _rule(self, category: str, rule: str, score: float, sub: str | None) -> Term:
         """An intent rule as a lexicon-like term, so hits, scores and sub-keys combine the same way."""
-        key = (category, rule)
+        key = (category, rule, score, sub)
         term = self._rules.get(key)
         if term is None:
             term = self._rules[key] = Term(category, rule, rule, score, sub=sub, source="intent")

@@ -54,6 +54,19 @@ class Reading:
             i -= 1
         return None
 
+    def function_only(self, pos: int) -> bool:
+        """Every morpheme covering `pos` is a particle or an ending (패|어 share an offset: not only 어)."""
+        i = bisect_right(self._starts, pos) - 1
+        covering = []
+        while i >= 0 and self.morphemes[i].start <= pos:
+            m = self.morphemes[i]
+            if m.start <= pos < max(m.end, m.start + 1):
+                covering.append(m)
+            elif m.end <= pos:
+                break
+            i -= 1
+        return bool(covering) and all(m.tag.startswith(("J", "E")) for m in covering)
+
     def before(self, pos: int) -> Morpheme | None:
         """The last content morpheme ending at or before `pos` (particles and endings skipped)."""
         i = bisect_right(self._starts, pos - 1) - 1
@@ -77,7 +90,7 @@ def innocent(term: Term, reading: Reading, start: int, end: int) -> bool:
     first, last = reading.at(start), reading.at(end - 1)
     if term.noun and first is not None and first.tag.startswith(PREDICATES):
         return True  # 보지 못했다, 자지 않고, 떨려서
-    if first is not None and first.tag.startswith(("J", "E")) and any(c.isspace() for c in text[start:end]):
+    if any(c.isspace() for c in text[start:end]) and reading.function_only(start):
         return True  # a word spelled across a space must not start on a particle: 때문|에 잠 is not 애자
     word_start = start
     while word_start > 0 and not text[word_start - 1].isspace():

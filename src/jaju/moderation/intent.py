@@ -155,14 +155,31 @@ def innocent_categories(morphemes: list[Morpheme]) -> frozenset[str]:
     return frozenset(out)
 
 
-def find_intents(morphemes: list[Morpheme]) -> list[IntentHit]:
-    """Every intent rule's hits in one analysed text (context vetoes applied)."""
+@dataclass(frozen=True, slots=True)
+class IntentReading:
+    """What the rules make of one analysed text."""
+
+    hits: list[IntentHit]
+    innocent: frozenset[str]                 # categories whose words the text uses innocently
+    # Spans that are someone else's words or state, with the category they concern (None: any):
+    # 친구가 죽고 싶다는 말을 해요 reports a friend; 동생이 자해를 해요 worries about a brother.
+    mentions: tuple[tuple[int, int, str | None], ...]
+
+
+def read_intents(morphemes: list[Morpheme]) -> IntentReading:
+    """Every rule's hits in one analysed text (context vetoes applied), and what it only reports."""
     cls = clauses(morphemes)
     nouns = {m.form for m in morphemes if m.tag in NOUN_TAGS}
     innocent = innocent_categories(morphemes)
     hits = [*_violence(morphemes, cls, nouns, _addressed(morphemes)), *_self_harm(morphemes, cls),
             *_illegal(morphemes, cls, nouns)]
-    return [h for h in hits if h.category not in innocent]
+    mentions = tuple((c.start, c.end, None if c.reported else "self_harm") for c in cls
+                     if c.reported or (_self_verb(c) and _subject_is_other(morphemes, c)))
+    return IntentReading([h for h in hits if h.category not in innocent], innocent, mentions)
+
+
+def _self_verb(c: Clause) -> bool:
+    return c.lemma in SELF or c.lemma in FADE or (c.obj, c.lemma) in SELF_WITH
 
 
 def _addressed(ms: list[Morpheme]) -> bool:

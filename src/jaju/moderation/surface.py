@@ -46,4 +46,6 @@ def _syllable(ch: str) -> str:
     vowels = {vowel, FUSED.get(vowel, vowel)}
     if vowel == "ㅣ" and lead == "ㅇ":
         vowels.add("ㅕ")  # 죽이 + 어 = 죽여
+    if ch == "하":
+        vowels.add("ㅐ")  # 하 + 여 = 해
     return "[" + "".join(compose(lead, v, f) for v in sorted(vowels) for f in FINALS) + "]"
