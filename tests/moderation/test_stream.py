@@ -67,3 +67,17 @@ def test_after_a_block_nothing_more_is_released(moderation: ModerationService) -
     stream = moderation.stream(BLOCK_ALL)
     stream.feed("ㅅㅂ ")
     assert stream.feed("평범한 문장입니다. ").text == "" and stream.flush().blocked
+
+
+def test_a_threat_decided_by_its_ending_is_held_until_the_ending_arrives(moderation: ModerationService) -> None:
+    # 때려 / 버릴 are harmless alone; 거야 makes them a plan. Nothing from 때려 on may leave first.
+    text, verdicts = run(moderation.stream(BLOCK_ALL), ["내일 그 팀장 ", "때려 ", "버릴 ", "거야 ", "진짜로"])
+    assert text == "내일 그 팀장 "
+    assert verdicts[-1].blocked and verdicts[-1].categories == ("violence_threat",)
+
+
+def test_praise_with_the_same_verb_is_released_once_its_sentence_ends(moderation: ModerationService) -> None:
+    text, verdicts = run(moderation.stream(BLOCK_ALL), ["그 식당 ", "국물 ", "맛이 ", "죽여줘요. ", "또 갈래요"])
+    assert text == "그 식당 국물 맛이 죽여줘요. 또 갈래요"
+    assert [v.text for v in verdicts][3] == "죽여줘요. "
+    assert not verdicts[-1].blocked

@@ -9,6 +9,7 @@ auxiliary verbs after it. Its moods:
 - will: ㄹ 거다, ㄹ게, ㄹ래, 려고, 기로 하다 (also `decided`), ㄹ 생각, ㄹ 테니, 자 (let's), 어야 하다/되다
   (also `must`);  shall: 겠, kept apart because 배고파 죽겠다 is an idiom
 - wish: 었으면 좋겠다;  ask: ㄹ까, ㄹ 수 있어? (also `can`);  howto: 는 법, 는 방법, 는 곳, 는지
+- question: 냐, 니, or a question mark after the clause (맞고 싶냐?)
 - guess: ㄹ 것 같다 (굶어 죽을 것 같아)
 - now: ㄴ다/는다 said outright;  past: 었 (찌른 뒤 달아났다, 잡아 죽였다)
 - finish: the auxiliary 버리다 (찔러 버릴);  give: 주다/드리다 (패 줄게, 위조해 드립니다)
@@ -34,6 +35,7 @@ OWN_THOUGHT = frozenset({"생각", "마음", "충동", "느낌", "기분"})
 WILL_ENDINGS = frozenset({"ᆯ게", "을게", "ᆯ래", "을래", "마", "자", "ᆯ란다", "을란다", "련다", "으련다"})
 ASK_ENDINGS = frozenset({"ᆯ까", "을까", "ᆯ까요", "을까요"})
 NOW_ENDINGS = frozenset({"ᆫ다", "는다", "ᆫ다고"})
+QUESTION_ENDINGS = frozenset({"냐", "니", "나", "느냐", "으냐", "ᆫ가", "는가", "ᆯ까", "을까"})
 INTENT_CONNECTIVES = frozenset({"려고", "으려고", "려", "으려", "러", "으러"})
 PAST = frozenset({"었", "았", "였", "었었", "았었"})
 
@@ -74,8 +76,8 @@ def clauses(morphemes: list[Morpheme]) -> list[Clause]:
         if before is not None and before.tag == "MAG" and before.form in ("안", "못"):
             negated = True
         end = morphemes[j - 1].end if j > i + 1 else m.end
-        if j < n and morphemes[j].tag == "SF" and morphemes[j].form == "?" and "can" in moods:
-            moods = moods | {"ask"}
+        if j < n and morphemes[j].tag == "SF" and morphemes[j].form == "?":
+            moods = moods | {"question", "ask"} if "can" in moods else moods | {"question"}
         out.append(Clause(lemma, _object(morphemes, noun_at), start, end, frozenset(moods), negated, reported,
                           modifies))
     return out
@@ -139,6 +141,8 @@ def _tail(ms: list[Morpheme], j: int) -> tuple[int, set[str], bool, bool, str | 
                 moods.add("ask")
             elif m.form in NOW_ENDINGS and "past" not in moods:
                 moods.add("now")
+            if m.form in QUESTION_ENDINGS:
+                moods.add("question")
             return j + 1, moods, negated, reported, modifies
         elif tag == "EC":
             if m.form in QUOTING:

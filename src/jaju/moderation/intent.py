@@ -38,13 +38,14 @@ OTHERS = frozenset({"그", "그녀", "걔", "쟤", "친구", "동생", "언니",
 # --- violence_threat
 HARM = frozenset({"죽이", "찌르", "쑤시", "패", "때리", "쏘", "조르", "부수", "깨부수", "밟", "족치", "두들기",
                   "갈기", "테러하", "폭행하", "살해하", "살인하", "린치하", "강간하", "성폭행하", "납치하", "감금하",
-                  "난도질하"})
+                  "난도질하", "난사하"})
 HARM_WITH = frozenset({("불", "지르"), ("불", "놓"), ("불", "붙이"), ("목", "따"), ("목", "비틀"), ("뼈", "부러뜨리"),
                        ("박살", "내"), ("작살", "내"), ("아작", "내"), ("끝장", "내"), ("주먹", "꽂"), ("주먹", "날리"),
                        ("칼", "꽂"), ("뚝배기", "깨"), ("머리", "깨"), ("머리통", "깨"), ("대가리", "깨")})
 BLAST = frozenset({"터뜨리", "터트리", "날리", "폭파하", "설치하"})  # count only with an explosive named
 EXPLOSIVES = frozenset({"폭탄", "폭발물", "다이너마이트", "화염병", "수류탄", "사제폭탄"})
-WRECK = frozenset({"엎", "찢", "뒤집"})  # 가게 엎어 버린다: only with 버리다 and a plan
+WRECK = frozenset({"엎", "찢", "뒤집", "태우"})  # 가게 엎어 버린다: only with 버리다 and a plan
+BEATEN = frozenset({"매", "주먹", "뺨", "따귀", "싸대기"})  # 맞다 with these (or none): 한 대 맞고 싶냐?
 DIE = frozenset({"죽", "뒤지"})  # with 너 as subject: 너 죽을래?, 너 뒤진다
 # Objects of 죽이다 that are not people, or praise (맛이 죽인다), and pests, games, idioms (시간을 죽이다).
 NOT_PEOPLE = frozenset({"시간", "숨", "기", "기세", "소리", "모기", "벌레", "바퀴벌레", "파리", "쥐", "좀비", "몬스터",
@@ -128,6 +129,12 @@ def could_match(text: str) -> bool:
     return bool(single.search(text)) or any(a.search(text) and b.search(text) for a, b in pairs)
 
 
+def rule_word(word: str) -> bool:
+    """`word` may begin what a rule reads (a rule verb, a contraband noun, 불 of 불을 지르다)."""
+    single, pairs = _gate()
+    return bool(single.search(word)) or any(a.search(word) for a, _ in pairs)
+
+
 @cache
 def _gate() -> tuple[re.Pattern[str], tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]]:
     # Each rule needs one of these words; common short words (목, 생, 살, 내) count only with their partner.
@@ -135,6 +142,7 @@ def _gate() -> tuple[re.Pattern[str], tuple[tuple[re.Pattern[str], re.Pattern[st
                    | {re.escape(w) for w in ILLEGAL_NOUNS | SOLD_ONLY | SEXUAL_MEDIA | {"남의", "타인", "야한", "야하", "가짜"}})
     pairs = {(re.compile(re.escape(noun)), re.compile(stem_pattern(verb))) for noun, verb in HARM_WITH | SELF_WITH}
     pairs.add((re.compile(stem_pattern("살")), re.compile("싫|않|싶지")))
+    pairs.add((re.compile("맞"), re.compile("싶|을래|을 거|을게")))
     return re.compile("|".join(words)), tuple(sorted(pairs, key=lambda p: p[0].pattern))
 
 
@@ -212,7 +220,10 @@ def _violence(ms: list[Morpheme], cls: list[Clause], nouns: set[str], addressed:
                 out.append(IntentHit("violence_threat", "harm-said", c.start, c.end, 0.8, sub))
         elif c.lemma in BLAST and nouns & EXPLOSIVES and strong:
             out.append(IntentHit("violence_threat", "blast-plan", c.start, c.end, 0.85, sub))
-        elif c.lemma in WRECK and "finish" in c.moods and strong:
+        elif c.lemma == "맞" and (c.obj is None or c.obj in BEATEN | SECOND_PERSON) and c.moods & {"want", "will"} \
+                and ("question" in c.moods or _subject_is_you(ms, c)):
+            out.append(IntentHit("violence_threat", "beating-threat", c.start, c.end, 0.8, "harassment/threatening"))
+        elif c.lemma in WRECK and "finish" in c.moods and strong and c.obj not in NOT_PEOPLE:
             out.append(IntentHit("violence_threat", "wreck-plan", c.start, c.end, 0.8, sub))
     return out
 

@@ -2,9 +2,10 @@
 
 Like privacy's StreamGuard: `feed(chunk)` returns what may be sent now, `flush()` the rest. Only the
 trailing word is held back (시 + 발점 and 시 + 발 are told apart only once the word ends), plus any
-words before it that could still be the start of a listed phrase (죽여 + 버린다). Each release is
-checked together with the last released characters, so a term split across chunks is still seen.
-Once the policy blocks, nothing more is released.
+words before it that could still be the start of a listed phrase (죽여 + 버린다) or, with the intent
+rules on, a clause whose ending decides it (때려 + 버릴 + 거야): from a rule word to the end of its
+sentence, at most MAX_HOLD characters. Each release is checked together with the last released
+characters, so a term split across chunks is still seen. Once the policy blocks, nothing more is released.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from jaju.moderation.categories import CATEGORIES, stricter
+from jaju.moderation.intent import rule_word
 from jaju.moderation.normalize import skeleton_of, views
 
 if TYPE_CHECKING:
@@ -89,9 +91,16 @@ class ModerationStream:
         for p in starts:
             if p >= end_word:
                 break
-            if self._could_grow(buf[p:]):
+            if self._could_grow(buf[p:]) or self._clause_open(buf[p:]):
                 return p
         return end_word
+
+    def _clause_open(self, tail: str) -> bool:
+        """The tail starts with a rule word and its sentence has not ended: its ending may still decide."""
+        if not self.service.classifier.intents:
+            return False
+        first = tail.split(maxsplit=1)[0] if tail.strip() else ""
+        return bool(first) and rule_word(first) and not any(c in ".!?\n" for c in tail)
 
     def _could_grow(self, tail: str) -> bool:
         key = skeleton_of(views(tail)[0]).key
