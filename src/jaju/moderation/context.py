@@ -31,6 +31,8 @@ _AFTER_QUOTE = re.compile(r"\s*(?:이?라고|이?라는|이?라며|이?란|은|�
 # Unquoted reported speech: "미친년이라고 했어요", "ㅅㅂ이라는 말을 배워 왔어요".
 _REPORTED = re.compile(r"^\S{0,2}?(?:이?라고|이?라는|이?라며|이?란|하고)\s*(?:\S*\s*)?"
                        r"(?:했|하|말|욕|불렀|부르|소리|쳤|치|신고|문자|채팅|써|쓰|적|표현|단어|뜻|협박|댓글|글)")
+# The word as an object of typing or searching: "시발을 친 것이다", "ㅅㅂ를 검색했다".
+_TYPED = re.compile(r"^\S?(?:을|를)\s*(?:친|쳤|치|쳐|쓴|썼|쓰|써|적|입력|검색|타이핑)")
 _COPULA = re.compile(r"\s*(?:이야|야|이다|이냐|이네|이구나|이지|임|이에요|예요)")
 
 
@@ -121,7 +123,8 @@ def reported(text: str, start: int, end: int) -> bool:
     """True when original span [start, end) is quoted or reported speech rather than said outright."""
     if _quoted(text, start, end):
         return True
-    return bool(_REPORTED.match(text[end:end + 24]))
+    rest = text[end:end + 24]
+    return bool(_REPORTED.match(rest) or _TYPED.match(rest))
 
 
 def _quoted(text: str, start: int, end: int) -> bool:
