@@ -44,6 +44,21 @@ def load(name: str) -> list[dict]:
     return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def everyday(korean: KoreanAnalyzer) -> list[str]:
+    """Ordinary Korean with nothing to flag: chat prompts, knowledge-base questions and answers, the four
+    National Assembly bills split into sentences. A false-positive count and a realistic throughput."""
+    texts = [json.loads(line)["prompt"] for line in (DATA / "speech_prompts_ko.jsonl").read_text("utf-8").splitlines()
+             if line.strip()]
+    for name in ("kb_eval.jsonl", "kb_eval_paraphrase.jsonl"):
+        for line in (DATA / name).read_text("utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                texts += [row.get("question", ""), row.get("answer", "")]
+    for bill in sorted((DATA / "kobill").glob("*.txt")):
+        texts += [s for _, _, s in korean.sentences(bill.read_text("utf-8").replace("\n", " "))]
+    return [t for t in texts if t.strip()]
+
+
 def korcen_peer() -> tuple[Callable[[str], set[str]], Callable[[str], bool], dict[str, str]]:
     """korcen's answers: per-category sets (where it has the category) and its overall `check`."""
     from korcen import korcen
@@ -157,6 +172,19 @@ def main() -> None:
                       ("korcen.check", peer_check)):
         secs = timed(fn, texts, args.runs)
         print(f"| {label} | {len(texts) / secs:.0f} | {size / 1024 / secs:.1f} |")
+
+    plain = everyday(korean)
+    size = sum(len(t.encode("utf-8")) for t in plain)
+    flagged = sum(service.check_one(t).flagged for t in plain)
+    print(f"\neveryday text ({len(plain)} lines, {size / 1024:.1f} KB: prompts, knowledge-base Q&A, four bills): "
+          f"jaju flags {flagged}, korcen flags {sum(bool(peer_check(t)) for t in plain)}\n")
+    print(f"| throughput on everyday text (median of {args.runs}) | lines/s | KB/s |")
+    print("|---|---|---|")
+    for label, fn in (("jaju check_one, lexicon + intent rules (default)", service.check_one),
+                      ("jaju check_one, lexicon only (intents=False)", lexicon_only.check_one),
+                      ("korcen.check", peer_check)):
+        secs = timed(fn, plain, args.runs)
+        print(f"| {label} | {len(plain) / secs:.0f} | {size / 1024 / secs:.1f} |")
 
 
 if __name__ == "__main__":

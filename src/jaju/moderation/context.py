@@ -45,29 +45,29 @@ class Reading:
         self._starts = [m.start for m in morphemes]
 
     def at(self, pos: int) -> Morpheme | None:
-        """The morpheme covering view offset `pos`."""
-        i = bisect_right(self._starts, pos) - 1
-        while i >= 0:
-            m = self.morphemes[i]
-            if m.start <= pos < m.end:
-                return m
-            if m.end <= pos:
-                return None
-            i -= 1
-        return None
+        """The morpheme covering view offset `pos`; of a contraction (지|ㄴ다 in 진다), the stem."""
+        covering = self._covering(pos)
+        return next((m for m in covering if not m.tag.startswith(FUNCTION)), covering[0] if covering else None)
 
     def function_only(self, pos: int) -> bool:
         """Every morpheme covering `pos` is a particle or an ending (패|어 share an offset: not only 어)."""
+        covering = self._covering(pos)
+        return bool(covering) and all(m.tag.startswith(("J", "E")) for m in covering)
+
+    def _covering(self, pos: int) -> list[Morpheme]:
+        # Kiwi gives contracted morphemes the same offset (패+어 = 패, 지+ㄴ다 = 진), latest first here.
         i = bisect_right(self._starts, pos) - 1
-        covering = []
-        while i >= 0 and self.morphemes[i].start <= pos:
+        out = []
+        while i >= 0:
             m = self.morphemes[i]
             if m.start <= pos < max(m.end, m.start + 1):
-                covering.append(m)
-            elif m.end <= pos:
+                out.append(m)
+            elif m.end <= pos and not out:
+                break
+            elif out and m.end <= pos:
                 break
             i -= 1
-        return bool(covering) and all(m.tag.startswith(("J", "E")) for m in covering)
+        return out
 
     def before(self, pos: int) -> Morpheme | None:
         """The last content morpheme ending at or before `pos` (particles and endings skipped)."""
@@ -91,7 +91,14 @@ def innocent(term: Term, reading: Reading, start: int, end: int) -> bool:
         return True
     first, last = reading.at(start), reading.at(end - 1)
     if term.noun and first is not None and first.tag.startswith(PREDICATES):
-        return True  # 보지 못했다, 자지 않고, 떨려서
+        return True  # 보지 못했다, 자지 않고, 떨려서, 가진다 (not 찐따)
+    if term.noun and last is not None and last.tag.startswith("J") and last.start > start:
+        return True  # 당한 자|의 가족: the hit ends on a particle, so it is not the noun 자위
+    if term.noun and first is not None and first is last and first.tag == "NNG" and first.form != term.term \
+            and first.start == start and first.end == end:
+        return True  # 자의로 (自意): Kiwi knows a different noun spelled alike, not a disguised 자위
+    if term.verb and first is not None and first.tag in NOUNS:
+        return True  # 고려하여: the noun 고려, not 꼴려
     if any(c.isspace() for c in text[start:end]) and reading.function_only(start):
         return True  # a word spelled across a space must not start on a particle: 때문|에 잠 is not 애자
     word_start = start

@@ -20,7 +20,7 @@ from jaju.moderation.categories import CATEGORIES, SUB_KEYS
 from jaju.moderation.normalize import skeleton
 
 DEFAULT_SCORE = 0.9
-_FIELDS = {"term", "score", "noun", "word_start", "except_next", "except_prev", "needs", "sub"}
+_FIELDS = {"term", "score", "noun", "verb", "word_start", "except_next", "except_prev", "needs", "sub"}
 
 
 class LexiconError(ConfigError):
@@ -43,6 +43,7 @@ class Term:
     sub: str | None = None
     source: str = "jaju"
     exact: bool = False  # match `key` literally on the rewritten text (other projects' lists), not folded
+    verb: bool = False   # refuse the hit when Kiwi reads it as a noun (고려하여 is not 꼴려)
 
 
 @dataclass
@@ -133,4 +134,5 @@ def _term(path: Path, category: str, entry: Any, groups: dict[str, tuple[str, ..
         raise LexiconError(f"{where}: the term is too short to match safely.")
     return Term(category, entry["term"], key, float(score), bool(entry.get("noun", False)),
                 bool(entry.get("word_start", False)), tuple(entry.get("except_next") or ()),
-                tuple(entry.get("except_prev") or ()), entry.get("needs"), entry.get("sub"))
+                tuple(entry.get("except_prev") or ()), entry.get("needs"), entry.get("sub"),
+                verb=bool(entry.get("verb", False)))
