@@ -34,8 +34,8 @@ from jaju.protocol.chat import ChatCompletionRequest
 from jaju.protocol.korean import SummarizeRequest
 
 ACTION, STEP_ACTION = "korean.summarize", "korean.summarize.step"
-# The instruction follows the text in the user's turn: the small default model copied the text more often
-# when the same instruction came first as a system message (docs/benchmarks.md, summarisation).
+# The instruction follows the text in the user's turn: in a small check (docs/benchmarks.md, summarisation)
+# the default 0.5B model answered more to the point that way than with the instruction as a system message.
 MAP_INSTRUCTION = ("위 글을 한국어로 간결하게 요약하세요. 원문을 그대로 옮기지 말고 핵심만 쓰되, 이름, 숫자, "
                    "날짜는 그대로 쓰세요.")
 REDUCE_INSTRUCTION = ("위 글은 한 문서를 앞에서부터 차례로 나누어 요약한 것입니다. 이를 하나의 한국어 요약으로 "
