@@ -61,7 +61,8 @@ def _usage(data: Any) -> Usage | None:
     return Usage(int(data.get("prompt_tokens") or 0), int(data.get("completion_tokens") or 0))
 
 
-def _error_text(data: dict[str, Any]) -> str:
+def error_text(data: dict[str, Any]) -> str:
+    """The message of an OpenAI-shaped `error` member (an object with `message`, or a bare value)."""
     err = data.get("error")
     return str(err.get("message") if isinstance(err, dict) else err)
 
@@ -96,7 +97,7 @@ def whole(data: Any, chat: bool, backend: str) -> list[Delta]:
     if not isinstance(data, dict):
         raise InvalidReply(backend, f"a JSON {type(data).__name__} instead of a completion object")
     if data.get("error") and not data.get("choices"):
-        raise InvalidReply(backend, "an error object with a success status", _error_text(data))
+        raise InvalidReply(backend, "an error object with a success status", error_text(data))
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices or not all(isinstance(c, dict) for c in choices):
         raise InvalidReply(backend, "a JSON object without choices")
@@ -171,7 +172,7 @@ class SseReader:
         if not isinstance(chunk, dict):
             raise InvalidReply(self.backend, "a stream chunk that is not a JSON object", payload)
         if chunk.get("error"):
-            raise InvalidReply(self.backend, "an error in the middle of the stream", _error_text(chunk))
+            raise InvalidReply(self.backend, "an error in the middle of the stream", error_text(chunk))
         self._usage = _usage(chunk.get("usage")) or self._usage
         choices = chunk.get("choices")
         if choices is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from jaju.engine.base import ChatRequest, Delta, ToolCall, Usage
-from jaju.engine.openai_reply import MAX_REPLY_CHARS, InvalidReply
+from jaju.engine.openai_reply import MAX_REPLY_CHARS, InvalidReply, error_text
 from jaju.protocol import jsonsafe
 
 # Output items jaju can show after its safeguards: text and function calls. Reasoning is the engine's
@@ -102,11 +102,6 @@ def _usage(data: Any) -> Usage | None:
     return Usage(int(data.get("input_tokens") or 0), int(data.get("output_tokens") or 0))
 
 
-def _error_text(data: dict[str, Any]) -> str:
-    err = data.get("error")
-    return str(err.get("message") if isinstance(err, dict) else err)
-
-
 class _Output:
     """The text and function calls of a Response's `output` list, checked item by item."""
 
@@ -142,7 +137,7 @@ def _kind(value: Any) -> str:
 def _finish(response: dict[str, Any], calls: list[ToolCall], backend: str) -> str:
     status = response.get("status") or "completed"
     if status == "failed":
-        raise InvalidReply(backend, "a failed response", _error_text(response) if response.get("error") else None)
+        raise InvalidReply(backend, "a failed response", error_text(response) if response.get("error") else None)
     if status == "incomplete":
         reason = (response.get("incomplete_details") or {}).get("reason")
         return _FINISH.get(reason, "length")
@@ -156,7 +151,7 @@ def whole(data: Any, backend: str) -> list[Delta]:
     if not isinstance(data, dict):
         raise InvalidReply(backend, f"a JSON {type(data).__name__} instead of a Response object")
     if data.get("error") and data.get("object") != "response":
-        raise InvalidReply(backend, "an error object with a success status", _error_text(data))
+        raise InvalidReply(backend, "an error object with a success status", error_text(data))
     if not isinstance(data.get("output"), list) or data.get("object", "response") != "response":
         found = _kind(data.get("object")) if data.get("object") else "JSON object"
         raise InvalidReply(backend, f"a {found} that is not a Response (no output list)")
@@ -198,7 +193,7 @@ class EventReader:
         if kind == "error" or kind == "response.failed":
             response = event.get("response") if isinstance(event.get("response"), dict) else event
             raise InvalidReply(self.backend, "an error in the middle of the stream",
-                               _error_text(response) if response.get("error") else str(event.get("message") or ""))
+                               error_text(response) if response.get("error") else str(event.get("message") or ""))
         if not isinstance(kind, str) or not kind.startswith("response."):
             raise InvalidReply(self.backend, "a stream event that is not a Responses event", payload)
         if kind in ("response.output_text.delta", "response.refusal.delta"):
