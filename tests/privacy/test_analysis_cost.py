@@ -53,6 +53,18 @@ def test_kiwi_still_decides_the_names_nothing_else_settled(counted, text: str, e
     assert len(kiwi.asked) == 1 and "권나윤" in kiwi.asked[0] and "허준서" not in kiwi.asked[0]
 
 
+def test_kiwi_is_not_asked_about_words_inside_an_address(counted) -> None:
+    """경기도, 고양시 look like surname + given name; inside an address found with its context word they are not."""
+    analyzer, kiwi = counted
+    text = "배송지는 경기도 고양시 일산동구 중앙로 1275로 해주세요"
+    found = [(r.entity_type, text[r.start:r.end]) for r in analyzer.analyze(text)]
+    assert found == [("KR_ADDRESS", "경기도 고양시 일산동구 중앙로 1275")]
+    assert kiwi.asked == []
+    # Asked for PERSON alone, nothing else has claimed the address, so Kiwi decides (and finds no name).
+    assert analyzer.analyze(text, entities=["PERSON"]) == []
+    assert kiwi.asked
+
+
 @pytest.mark.parametrize(("text", "entity", "value"), [
     ("연락처 010–1234–5678로 주세요", "KR_PHONE", "010–1234–5678"),                 # en dashes
     ("رقم الهوية ٢١٢٣٤٥٦٧٨٨", "SA_NATIONAL_ID", "٢١٢٣٤٥٦٧٨٨"),                    # Arabic-Indic digits

@@ -31,7 +31,9 @@ class Analyzer:
         threshold = self.threshold if score_threshold is None else score_threshold
         norm = normalize(text)
         scan = Scan.of(norm)
-        found: list[RecognizerResult] = []
+        # Recognizers run in list order (PERSON, the costliest, last) and each sees what the ones
+        # before it found.
+        found: list[RecognizerResult] = scan.claimed
         for rec in self.recognizers:
             if wanted is not None and rec.entity not in wanted:
                 continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
 from jaju.privacy.text import NormalizedText
@@ -50,6 +50,9 @@ class Scan:
     has_hangul: bool
     has_at: bool
     has_alpha: bool
+    # What the recognizers that ran earlier in this analysis found (normalised offsets, scores at or over
+    # the threshold); a later recognizer may skip work inside spans these already settle.
+    claimed: list[RecognizerResult] = field(default_factory=list)
 
     @property
     def has_digit(self) -> bool:

@@ -114,7 +114,8 @@ class PersonRecognizer:
                 found = {(r.start, r.end) for r in out}
                 # Spans already taken at Kiwi's best score (0.85) or better: asking Kiwi about them again
                 # could only add a result that loses to them, so their windows are left out (Kiwi is
-                # most of this recognizer's cost).
+                # most of this recognizer's cost). The same goes for words inside a span an earlier
+                # recognizer claimed above that score (경기도 and 고양시 inside an address).
                 settled = {(r.start, r.end) for r in out if r.score >= _KIWI_BEST}
                 settled.update((s, e) for s, e, score in strong if score >= _KIWI_BEST)
                 weak = [(s, e, score) for s, e, score in weak if (s, e) not in found]
@@ -154,7 +155,8 @@ class PersonRecognizer:
         """One Kiwi call over short windows around candidate words and weak cues.
 
         Returns the names Kiwi confirms among the candidates, and every proper-noun span it saw.
-        Candidates in `settled` are skipped unless a weak cue's window touches theirs.
+        Candidates in `settled`, or inside a span claimed above Kiwi's best score, are skipped unless a
+        weak cue's window touches theirs.
         """
         text = scan.norm.text
         spans: list[tuple[int, int]] = []
@@ -164,14 +166,14 @@ class PersonRecognizer:
         cue_windows = list(spans)
         for m in self._candidate.finditer(text):
             # 주세요, 했습니다: verb endings share syllables with given names.
-            if m.group("v") in NOT_NAMES or m.group("v").endswith(_ENDINGS):
+            if _stop(m.group("v")) or m.group("v").endswith(_ENDINGS):
                 continue
             lo, hi = m.span()
             # A bare name gets the next word as context (윤석준 alone is NNG, 윤석준 한국은행 NNP);
             # a particle already tells Kiwi enough.
             nxt = _NEXT_WORD.match(text, hi) if hi == m.end("v") else None
             hi = nxt.end() if nxt is not None else hi
-            if m.span("v") in settled and not any(a <= hi and lo <= b for a, b in cue_windows):
+            if _decided(m.span("v"), settled, scan.claimed) and not any(a <= hi and lo <= b for a, b in cue_windows):
                 continue
             spans.append((lo, hi))
         if not spans:
@@ -221,6 +223,13 @@ _WORD_THEN_CAPITAL = re.compile(r"[a-z][ \t]+[A-Z]")
 _INTRO_ENDINGS = ("입니다", "이에요", "예요", "라고")
 # The highest score a Kiwi-confirmed name gets (with a context word nearby).
 _KIWI_BEST = 0.85
+
+
+def _decided(span: tuple[int, int], settled: set[tuple[int, int]], claimed: list[RecognizerResult]) -> bool:
+    """Whether a candidate's name span is taken already: by another PERSON rule at Kiwi's best score or
+    better, or inside a span an earlier recognizer claimed above it."""
+    start, end = span
+    return span in settled or any(c.start <= start and end <= c.end and c.score > _KIWI_BEST for c in claimed)
 
 
 def _stop(v: str) -> bool:
