@@ -24,7 +24,8 @@ class IbanRecognizer(PatternRecognizer):
     entity = "IBAN"
     min_digits = 2  # the check digits
     patterns = (
-        Pattern("iban", r"(?=[A-Z])(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?(?![A-Za-z0-9])",
+        Pattern("iban", r"(?=[A-Z])(?<![A-Za-z0-9])"
+                r"[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?(?![A-Za-z0-9])",
                 0.5),
     )
     context = ("iban", "계좌", "송금", "해외송금", "bank", "account", "wire", "transfer", "حساب", "آيبان")

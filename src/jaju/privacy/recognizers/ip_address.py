@@ -15,7 +15,8 @@ class IpAddressRecognizer(PatternRecognizer):
     entity = "IP_ADDRESS"
     patterns = (
         Pattern("ipv4", r"(?=\d)(?<![\d.])" + _OCTET + r"(?:\." + _OCTET + r"){3}(?![\d]|\.\d)", 0.6),
-        Pattern("ipv6", r"(?=[0-9A-Fa-f])(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f:]{1,30}(?![0-9A-Fa-f:])", 0.6),
+        Pattern("ipv6", r"(?=[0-9A-Fa-f])(?<![0-9A-Fa-f:])"
+                r"(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f:]{1,30}(?![0-9A-Fa-f:])", 0.6),
     )
     context = ("ip", "아이피", "접속", "서버", "주소", "로그", "address", "host", "server", "login")
     negative_context = ("버전", "version", "ver", "v.")

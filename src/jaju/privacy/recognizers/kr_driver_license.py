@@ -15,8 +15,8 @@ class KrDriverLicenseRecognizer(PatternRecognizer):
     entity = "KR_DRIVER_LICENSE"
     min_digits = 10  # region name + 2 + 6 + 2; the coded forms have 12
     patterns = (
-        Pattern("license_code", r"(?=[12])(?<![\d-])" + _REGION_CODE + r"[ \t]?-[ \t]?\d{2}[ \t]?-[ \t]?\d{6}[ \t]?-[ \t]?\d{2}"
-                + NUM_END, 0.6),
+        Pattern("license_code", r"(?=[12])(?<![\d-])" + _REGION_CODE
+                + r"[ \t]?-[ \t]?\d{2}[ \t]?-[ \t]?\d{6}[ \t]?-[ \t]?\d{2}" + NUM_END, 0.6),
         Pattern("license_name", _REGION_NAME + r"[ \t]?\d{2}[ \t]?-[ \t]?\d{6}[ \t]?-[ \t]?\d{2}" + NUM_END, 0.6),
         Pattern("license_bare", r"(?=[12])(?<!\d)" + _REGION_CODE + r"\d{10}" + NUM_END, 0.2),
     )

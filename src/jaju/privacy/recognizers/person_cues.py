@@ -90,7 +90,8 @@ class PersonCues:
         # 은지 언니, 현우 형, 영훈 선배가, 지호 어머님: a given name (or full name) before a kinship word.
         self.kin = re.compile(rf"(?<![가-힣])(?P<v>{h}{{2,4}}?)[ \t](?:{_alt(KIN)})(?:[이가은는을를의도께]|께서|에게|한테|랑)?(?![가-힣])")
         # 김 과장님, 우 선배, 함 주무관님: a bare surname before an office title.
-        self.surname_title = re.compile(rf"{_first((*surnames_1, *surnames_2))}(?<![가-힣])(?P<v>{sn})[ \t](?:{_alt(OFFICE)})")
+        self.surname_title = re.compile(rf"{_first((*surnames_1, *surnames_2))}(?<![가-힣])(?P<v>{sn})"
+                                        rf"[ \t](?:{_alt(OFFICE)})")
         # What kin, surname_title and transliterated cannot match without: a space, then the word that
         # follows the name. One scan for these words is cheaper than the cue pattern where they are absent.
         self.kin_word = re.compile(rf"[ \t](?:{_alt(KIN)})")
@@ -100,7 +101,8 @@ class PersonCues:
         self.speaker = re.compile(rf"(?m)^[ \t]*(?P<v>{h}{{2,4}})[ \t]*[:：]")
         # [박지훈] [오전 9:01] (a KakaoTalk export line).
         self.kakao = re.compile(r"(?m)^\[(?P<v>[^\[\]\n]{1,24})\][ \t]*\[(?:오전|오후|AM|PM)[ \t]*\d")
-        self.transliterated = re.compile(rf"{_first(TRANSLITERATED)}(?<![가-힣])(?P<v>(?:{_alt(TRANSLITERATED)})(?:[ \t][가-힣]{{1,5}}){{0,2}})"
+        self.transliterated = re.compile(rf"{_first(TRANSLITERATED)}(?<![가-힣])"
+                                         rf"(?P<v>(?:{_alt(TRANSLITERATED)})(?:[ \t][가-힣]{{1,5}}){{0,2}})"
                                          rf"[ \t](?:{_alt(FOREIGN_TITLES)})(?:(?![가-힣])|(?=[은는이가의와과도께에]))")
         # 김상철․박영호․이민정 (a list joined by middle dots, maybe broken over lines): official documents.
         self.dotted = re.compile(rf"(?<![가-힣])[가-힣]{{2,4}}(?:[ \t]*(?:[.·ㆍ\u119e・]|[ \t]*\n)[ \t]*[가-힣]{{2,4}}(?![가-힣])){{2,}}")
