@@ -71,9 +71,9 @@ def _wait(url: str, proc: subprocess.Popen) -> None:
     raise RuntimeError(f"{url} did not become ready")
 
 
-def http_stream(base: str, key: str | None, tokens: int) -> dict:
+def http_stream(base: str, key: str | None, tokens: int, extra: dict | None = None) -> dict:
     body = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": tokens,
-            "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}
+            "temperature": 0, "stream": True, "stream_options": {"include_usage": True}, **(extra or {})}
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     start = time.perf_counter()
     first, n = None, 0
@@ -95,10 +95,11 @@ def http_stream(base: str, key: str | None, tokens: int) -> dict:
 class InProcess:
     """LlamaEngine on its own event loop thread, driven synchronously by the benchmark."""
 
-    def __init__(self, gguf: Path, threads: int):
+    def __init__(self, gguf: Path, threads: int, prompt_cache: bool):
         info = ModelInfo(id=MODEL, backend="embedded", jurisdiction="KR", kind="chat", sha256=QWEN.sha256)
         self.engine = LlamaEngine(info, gguf, EngineSettings(threads=threads, parallel=PARALLEL,
-                                                             kv_cache_tokens=PARALLEL * 1024, context_size=1024))
+                                                             kv_cache_tokens=PARALLEL * 1024, context_size=1024,
+                                                             prompt_cache=prompt_cache))
         self.engine.load()
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
@@ -123,11 +124,12 @@ class InProcess:
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
-def start_jaju_serve(data_dir: Path, gguf: Path, threads: int) -> tuple[subprocess.Popen, str, str]:
+def start_jaju_serve(data_dir: Path, gguf: Path, threads: int, prompt_cache: bool) -> tuple[subprocess.Popen, str, str]:
     link_models(data_dir, gguf)
     port = free_port()
     env = {**os.environ, "JAJU_DATA_DIR": str(data_dir), "JAJU_ENGINE__THREADS": str(threads),
-           "JAJU_ENGINE__PARALLEL": str(PARALLEL), "JAJU_LIMITS__REQUESTS_PER_MINUTE": "0", "PYTHONUNBUFFERED": "1"}
+           "JAJU_ENGINE__PARALLEL": str(PARALLEL), "JAJU_LIMITS__REQUESTS_PER_MINUTE": "0", "PYTHONUNBUFFERED": "1",
+           "JAJU_ENGINE__PROMPT_CACHE": "true" if prompt_cache else "false"}
     log = open(data_dir / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "jaju", "serve", "--port", str(port)], stdout=log,
                             stderr=subprocess.STDOUT, env=env)
@@ -176,20 +178,25 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=128)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--serve", action="store_true", help="also measure through `jaju serve` (HTTP)")
+    ap.add_argument("--prompt-cache", action="store_true",
+                    help="let both sides reuse the previous run's prompt KV (llama-server's default `cache_prompt`, "
+                         "jaju's `[engine] prompt_cache`); without it neither side does, so TTFT includes the prefill")
     args = ap.parse_args()
+    print(f"prompt reuse: {'on' if args.prompt_cache else 'off'} on both sides")
     gguf = assemble(QWEN, Path.home() / ".cache" / "jaju-test")
     with open("/proc/loadavg") as f:
         print(f"load average before: {f.read().split()[:3]}, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
         server, server_base = start_llama_server(gguf, args.threads, Path(tmp) / "llama-server.log")
-        jaju = InProcess(gguf, args.threads)
+        jaju = InProcess(gguf, args.threads, args.prompt_cache)
         procs = [server]
         sides: dict[str, Run] = {"jaju engine": lambda: jaju.run(args.tokens)}
         if args.serve:
-            serve, base, key = start_jaju_serve(Path(tmp), gguf, args.threads)
+            serve, base, key = start_jaju_serve(Path(tmp), gguf, args.threads, args.prompt_cache)
             procs.append(serve)
             sides["jaju serve"] = lambda: http_stream(base, key, args.tokens)
-        sides["llama-server"] = lambda: http_stream(server_base, None, args.tokens)
+        server_extra = None if args.prompt_cache else {"cache_prompt": False}  # llama-server caches by default
+        sides["llama-server"] = lambda: http_stream(server_base, None, args.tokens, server_extra)
         try:
             for run in sides.values():
                 run()  # warm-up
