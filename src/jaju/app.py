@@ -46,8 +46,11 @@ async def _retention(services: Services) -> None:
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None,
-               load_models: bool = True) -> FastAPI:
-    """Build the app. Pass `services` to share them (tests); otherwise they are built from settings."""
+               load_models: bool = True, warm_up: bool = False) -> FastAPI:
+    """Build the app. Pass `services` to share them (tests); otherwise they are built from settings.
+
+    `warm_up` builds the heavy parts every chat request needs at start-up (serving processes do).
+    """
     if services is None:
         if settings is None:
             raise ValueError("create_app needs settings or services")
@@ -58,6 +61,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def lifespan(app: FastAPI):
         if load_models and services.settings.engine.default_model not in services.models.loaded():
             services.load_models()
+        if warm_up:  # a serving process: take the first request at full speed
+            await asyncio.to_thread(services.warm_up)
         tasks = [asyncio.create_task(_every(10.0, _health, services)),
                  asyncio.create_task(_every(2.0, _flush_usage, services))]
         bind = services.metrics_bind  # None in an API worker: the supervisor serves them for all workers

@@ -147,6 +147,15 @@ class Services:
     def rerank(self) -> RerankService:
         return self.lazy_rerank.get()
 
+    def warm_up(self) -> None:
+        """Build what every chat request needs (Kiwi, the PII recognizers) before the first one arrives.
+
+        Otherwise the first request a serving process takes pays ~2-3 s: Kiwi builds its model on its
+        first analysis, and the recognizers compile their patterns on theirs.
+        """
+        self.korean.morphemes("대한민국의 수도는 서울이고, 민수는 부산에 삽니다.")
+        self.privacy.analyze("홍길동 님의 연락처는 010-1234-5678입니다.")
+
     @cached_property
     def subjects(self) -> SubjectService:
         """Everything stored about a data subject, for export (GDPR Art. 20) and erasure (Art. 17)."""

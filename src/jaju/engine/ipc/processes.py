@@ -79,7 +79,7 @@ def worker_main(config: str | None, data_dir: str | None, endpoint: str, run: Pa
     settings = _settings(config, data_dir)
     exit_with_parent()
     services = build_services(settings, migrate=False, worker=WorkerRole(endpoint, run))
-    app = create_app(services=services, load_models=False)
+    app = create_app(services=services, load_models=False, warm_up=True)
     asgi = _WorkerHeader(app) if os.environ.get(WORKER_HEADER_ENV) == "1" else app
     config_ = uvicorn.Config(asgi, log_level=settings.log_level, access_log=False, timeout_graceful_shutdown=10,
                              lifespan="on")
