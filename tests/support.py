@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
@@ -42,6 +43,19 @@ def close_services(services) -> None:
         if scheduler is not None:
             scheduler.close()
     services.db.dispose()
+
+
+def spy_on_chat(engine, monkeypatch) -> list[str]:
+    """Every chat request `engine` is given, as its messages' JSON text; the engine still answers."""
+    seen: list[str] = []
+    original = engine.chat
+
+    def spy(request):
+        seen.append(json.dumps(request.messages, ensure_ascii=False))
+        return original(request)
+
+    monkeypatch.setattr(engine, "chat", spy)
+    return seen
 
 
 class LlamaServer:

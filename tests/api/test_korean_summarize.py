@@ -20,7 +20,7 @@ from jaju.engine.base import Delta
 from jaju.errors import UpstreamFailed
 from jaju.services import build_services
 from jaju.store.tables import AuditEvent
-from tests.support import close_services, link_models, make_settings
+from tests.support import close_services, link_models, make_settings, spy_on_chat
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 MODEL = "qwen2.5-coder-0.5b-instruct"
@@ -62,16 +62,7 @@ async def client(small):
 @pytest.fixture
 def engine_requests(small, monkeypatch):
     """Every request the real engine is given, as JSON text (the engine still runs)."""
-    engine = small.models.loaded()[MODEL]
-    seen: list[str] = []
-    original = engine.chat
-
-    def spy(request):
-        seen.append(json.dumps(request.messages, ensure_ascii=False))
-        return original(request)
-
-    monkeypatch.setattr(engine, "chat", spy)
-    return seen
+    return spy_on_chat(small.models.loaded()[MODEL], monkeypatch)
 
 
 def auth(svc) -> dict[str, str]:

@@ -11,6 +11,8 @@ import json
 
 import pytest
 
+from tests.support import spy_on_chat
+
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 MODEL = "qwen2.5-coder-0.5b-instruct"
 CHAT = "/v1/chat/completions"
@@ -28,17 +30,8 @@ CASES = [
 
 @pytest.fixture
 def sent(services, monkeypatch):
-    """What the real engine is given (it still answers)."""
-    engine = services.models.loaded()[MODEL]
-    seen: list[str] = []
-    original = engine.chat
-
-    def spy(request):
-        seen.append(json.dumps(request.messages, ensure_ascii=False))
-        return original(request)
-
-    monkeypatch.setattr(engine, "chat", spy)
-    return seen
+    """Every request the real engine is given, as JSON text (the engine still runs)."""
+    return spy_on_chat(services.models.loaded()[MODEL], monkeypatch)
 
 
 def _auth(services) -> dict[str, str]:
