@@ -205,12 +205,18 @@ class SseReader:
 
 def parse_body(raw: bytes, content_type: str, chat: bool, backend: str) -> list[Delta]:
     """A whole body, whatever the server chose to send: JSON, an event stream, or a 502."""
+    return read_whole_body(raw, content_type, backend, SseReader(backend, chat),
+                           lambda data: whole(data, chat, backend))
+
+
+def read_whole_body(raw: bytes, content_type: str, backend: str, reader, parse_json) -> list[Delta]:
+    """Any whole reply body: an event stream goes through `reader` (`feed` per line, then `close`), JSON
+    through `parse_json`; an empty, unreadable or otherwise typed body is a 502 (chat and Responses alike)."""
     text = raw.decode("utf-8", "replace").lstrip("\ufeff")
     start = text.lstrip()[:1]
     if not start:
         raise InvalidReply(backend, "an empty body")
     if "event-stream" in content_type or text.lstrip().startswith(("data:", ":", "event:")):
-        reader = SseReader(backend, chat)
         deltas = [d for d in (reader.feed(line) for line in text.splitlines()) if d is not None]
         return [*deltas, reader.close()]
     if "json" in content_type or start in "{[":
@@ -218,6 +224,6 @@ def parse_body(raw: bytes, content_type: str, chat: bool, backend: str) -> list[
             data = jsonsafe.loads(text, max_chars=MAX_REPLY_CHARS)
         except ValueError:
             raise InvalidReply(backend, "a body that is not valid JSON", raw) from None
-        return whole(data, chat, backend)
+        return parse_json(data)
     kind = content_type.split(";")[0].strip() or "untyped"
     raise InvalidReply(backend, f"a {kind} body instead of JSON or an event stream", raw)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from jaju.engine.base import ChatRequest, Delta, ToolCall, Usage
-from jaju.engine.openai_reply import MAX_REPLY_CHARS, InvalidReply, error_text
+from jaju.engine.openai_reply import MAX_REPLY_CHARS, InvalidReply, error_text, read_whole_body
 from jaju.protocol import jsonsafe
 
 # Output items jaju can show after its safeguards: text and function calls. Reasoning is the engine's
@@ -229,19 +229,4 @@ class EventReader:
 
 def parse_body(raw: bytes, content_type: str, backend: str) -> list[Delta]:
     """A whole reply to a Responses request, as JSON or as an event stream; anything else is a 502."""
-    text = raw.decode("utf-8", "replace").lstrip("\ufeff")
-    start = text.lstrip()[:1]
-    if not start:
-        raise InvalidReply(backend, "an empty body")
-    if "event-stream" in content_type or text.lstrip().startswith(("data:", ":", "event:")):
-        reader = EventReader(backend)
-        deltas = [d for d in (reader.feed(line) for line in text.splitlines()) if d is not None]
-        return [*deltas, reader.close()]
-    if "json" in content_type or start in "{[":
-        try:
-            data = jsonsafe.loads(text, max_chars=MAX_REPLY_CHARS)
-        except ValueError:
-            raise InvalidReply(backend, "a body that is not valid JSON", raw) from None
-        return whole(data, backend)
-    kind = content_type.split(";")[0].strip() or "untyped"
-    raise InvalidReply(backend, f"a {kind} body instead of JSON or an event stream", raw)
+    return read_whole_body(raw, content_type, backend, EventReader(backend), lambda data: whole(data, backend))
