@@ -2,60 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-from urllib.parse import unquote
+from fastapi import APIRouter, Request
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
-
-from jaju.api.auth import Principal, require_scope
-from jaju.context import RequestOptions
-from jaju.errors import ServiceError
+from jaju.api.openai import Inference, _auth, _limited, _options, _reply
+from jaju.inference import Reply
 from jaju.protocol.korean import SegmentRequest, SummarizeRequest, segmentation_body, summary_body
 
 router = APIRouter(prefix="/v1/korean", tags=["korean"])
-Inference = Annotated[Principal, Depends(require_scope("inference"))]
-
-
-def _context(request: Request, principal: Principal, prefix: str, span: str):
-    """Rate limit, then the request's context; X-Jaju-Subject names the data subject (percent-encoded)."""
-    services = request.app.state.services
-    services.ratelimit.check(principal.key_id)
-    header = request.headers.get("x-jaju-subject")
-    options = RequestOptions(subject=unquote(header) if header else None)
-    return services, services.context(principal, prefix, options, span, getattr(request.state, "auth_ns", None))
-
-
-def _headers(ctx, extra: dict[str, str] | None = None) -> dict[str, str]:
-    headers = {"X-Request-ID": ctx.request_id, **(extra or {})}
-    if ctx.span.trace_id:
-        headers["X-Jaju-Trace-ID"] = ctx.span.trace_id
-    return headers
 
 
 @router.post("/summarize")
-async def summarize(body: SummarizeRequest, request: Request, principal: Inference) -> JSONResponse:
+async def summarize(body: SummarizeRequest, request: Request, principal: Inference):
     """Summarise a document of any length (map-reduce over chunks with the served model); labelled like chat."""
-    services, ctx = _context(request, principal, "sum", "korean.summarize")
-    try:
+    services = _limited(request, principal)
+    ctx = services.context(principal, "sum", _options(request, None), "korean.summarize", _auth(request))
+
+    async def run() -> Reply:
         s = await services.summaries.summarize(ctx, body)
-    except ServiceError as e:
-        ctx.span.end(e.status)
-        raise
-    ctx.span.end(200)
-    return JSONResponse(summary_body(ctx.request_id, s.model, s.text, s.finish_reason, s.prompt_tokens,
-                                     s.completion_tokens, s.extension), headers=_headers(ctx, s.headers))
+        return Reply(body=summary_body(ctx.request_id, s.model, s.text, s.finish_reason, s.prompt_tokens,
+                                       s.completion_tokens, s.extension), headers=s.headers)
+
+    return await _reply(ctx, run())
 
 
 @router.post("/segment")
-async def segment(body: SegmentRequest, request: Request, principal: Inference) -> JSONResponse:
+async def segment(body: SegmentRequest, request: Request, principal: Inference):
     """Cut a document into topic paragraphs (Kiwi sentences, e5 vectors; no generation)."""
-    services, ctx = _context(request, principal, "seg", "korean.segment")
-    try:
-        result = await services.segmenter.segment(ctx, body)
-    except ServiceError as e:
-        ctx.span.end(e.status)
-        raise
-    ctx.span.end(200)
-    return JSONResponse(segmentation_body(ctx.request_id, result.model, result.paragraphs, result.tokens,
-                                          result.extension), headers=_headers(ctx))
+    services = _limited(request, principal)
+    ctx = services.context(principal, "seg", _options(request, None), "korean.segment", _auth(request))
+
+    async def run() -> Reply:
+        r = await services.segmenter.segment(ctx, body)
+        return Reply(body=segmentation_body(ctx.request_id, r.model, r.paragraphs, r.tokens, r.extension))
+
+    return await _reply(ctx, run())
