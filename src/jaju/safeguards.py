@@ -209,8 +209,7 @@ class StreamGuard:
         self._pending = ""
         self._context = ""
         self._restorer = StreamRestorer(guard.session) if guard.session is not None else None
-        self._scan = guard.session is not None and any(
-            guard.policy.action(e, "output") != "allow" for e in (*guard.policy.rules, "*"))
+        self._scan = guard.session is not None and guard.policy.acting_on("output") != frozenset()
         self._mod = guard.moderator.stream(guard.law, "output") if "output" in guard.moderated else None
         self._speech = guard.speech.stream() if guard.speech is not None else None
         self.blocked = False  # the tenant's moderation policy stopped this reply

@@ -122,3 +122,12 @@ class PrivacyPolicy:
         if action == "pseudonymize" and purpose == "model_input" and entity in self.surrogates:
             return "surrogate"
         return action
+
+    def acting_on(self, purpose: str) -> frozenset[str] | None:
+        """The entities whose action for `purpose` is not "allow"; None when the default rule acts (any may).
+
+        Detection can stop at these: finding a name in model output whose rule is "allow" changes nothing.
+        """
+        if self.default.for_purpose(purpose) != "allow":
+            return None
+        return frozenset(e for e, rule in self.rules.items() if rule.for_purpose(purpose) != "allow")

@@ -76,6 +76,10 @@ class EngineServer:
     def bind(self) -> None:
         sock = self._ctx.socket(zmq.ROUTER)
         sock.setsockopt(zmq.ROUTER_MANDATORY, 1)  # a send to a worker that is gone raises, so we cancel its work
+        # No high-water mark towards workers: a send then never waits for room, so every reply goes out at
+        # once without a task per token (`_flush`). A worker's reader drains its socket continuously (its
+        # replies are small and few); one that stops is restarted by the supervisor, which drops its pipe.
+        sock.setsockopt(zmq.SNDHWM, 0)
         sock.setsockopt(zmq.LINGER, 0)
         path = self.endpoint.removeprefix("ipc://")
         if os.path.exists(path):
@@ -201,21 +205,32 @@ class EngineServer:
             box.append([rid, kind, payload])
         if not self._flushing:
             self._flushing = True
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush()))
+            asyncio.get_running_loop().call_soon(self._flush)
 
-    async def _flush(self) -> None:
-        try:
-            while self._outbox:
-                ident = next(iter(self._outbox))
-                items = self._outbox.pop(ident)
-                try:
-                    await self._sock.send_multipart([ident, dumps(items)])
-                except zmq.ZMQError as e:
-                    if e.errno != zmq.EHOSTUNREACH:
-                        raise
-                    self._drop(ident)
-        finally:
-            self._flushing = False
+    def _flush(self) -> None:
+        """Send every worker's batch of replies; a plain callback, since a send never waits (no SNDHWM)."""
+        self._flushing = False
+        while self._outbox:
+            ident = next(iter(self._outbox))
+            items = self._outbox.pop(ident)
+            # pyzmq tries a non-blocking send at once and returns a future that is already done.
+            sent = self._sock.send_multipart([ident, dumps(items)], flags=zmq.NOBLOCK)
+            if sent.done():
+                self._sent(ident, sent)
+            else:  # only if a send were ever left waiting on this socket; handled the same way, later
+                sent.add_done_callback(lambda f, ident=ident: self._sent(ident, f))
+
+    def _sent(self, ident: bytes, sent: asyncio.Future) -> None:
+        error = None if sent.cancelled() else sent.exception()
+        if error is None:
+            return
+        if isinstance(error, zmq.ZMQError) and error.errno == zmq.EHOSTUNREACH:
+            self._drop(ident)  # the worker is gone
+            return
+        # Anything else (no room although SNDHWM is 0) loses replies: fail that worker's generations
+        # rather than leave them waiting for tokens that will not come.
+        log.error("could not send replies to a worker (%s); cancelling its generations", error)
+        self._drop(ident)
 
     def _drop(self, ident: bytes) -> None:
         """The worker is gone: stop its generations so their slots serve the others."""
@@ -252,5 +267,11 @@ def serve_forever(registry: ModelRegistry, endpoint: str, on_ready: Callable[[],
         server.close()
         await registry.close()
 
-    asyncio.run(main())
+    try:
+        import uvloop  # libuv's loop, as the API workers run: cheaper per token than asyncio's selector loop
+        factory = uvloop.new_event_loop
+    except ImportError:  # Windows, or an install without it
+        factory = None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main())
 
