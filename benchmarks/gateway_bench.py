@@ -143,13 +143,45 @@ def check(name: str, url: str, key: str, tmp: Path) -> None:
         sys.exit(f"{name} does not answer as expected: HTTP {r.status_code} {r.text[:300]} (logs in {tmp})")
 
 
-def load(url: str, key: str, concurrency: int, seconds: float, warmup: float) -> dict:
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its descendants (workers, engine process), from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # exited meanwhile
+            continue
+        fields = stat[stat.rindex(b")") + 2:].split()  # after "pid (comm) ": state, ppid, ...
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, pp in parents.items() if pp == parent and p not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(times.get(p, 0.0) for p in tree)
+
+
+def load(url: str, key: str, concurrency: int, seconds: float, warmup: float, pid: int | None = None) -> dict:
+    """One load phase; with `pid`, also the CPU that process tree spent per answered request (ms)."""
+    cpu_before = tree_cpu_seconds(pid) if pid else 0.0
     r = subprocess.run([sys.executable, str(HERE / "gateway_load.py"), "--url", url, "--key", key, "--concurrency",
                         str(concurrency), "--seconds", str(seconds), "--warmup", str(warmup)],
                        capture_output=True, text=True, timeout=seconds + warmup + 120)
     if r.returncode != 0:
         sys.exit(f"load generator failed: {r.stderr[-2000:]}")
-    return json.loads(r.stdout)
+    result = json.loads(r.stdout)
+    if pid and result["answered_all"]:
+        result["cpu_ms_per_req"] = round(1000 * (tree_cpu_seconds(pid) - cpu_before) / result["answered_all"], 3)
+    return result
 
 
 def profile(pid: int, url: str, key: str, seconds: float) -> dict:
@@ -187,13 +219,16 @@ def main() -> None:
         up, upstream = start_upstream(tmp)
         procs.append(up)
         targets = {"direct": (upstream, "none")}
+        pids = {"direct": up.pid}
         if not args.skip_litellm:
             proc, url, key = start_litellm(tmp, upstream, litellm_binary(args.litellm))
             procs.append(proc)
             targets["litellm"] = (url, key)
+            pids["litellm"] = proc.pid
         jaju, url, key = start_jaju(tmp, upstream, args.jaju_workers, args.jaju_src)
         procs.append(jaju)
         targets["jaju"] = (url, key)
+        pids["jaju"] = jaju.pid
         for name, (url, key) in targets.items():  # every target answers correctly before anything is timed
             check(name, url, key, tmp)
         rounds = []
@@ -203,7 +238,7 @@ def main() -> None:
             result = {}
             for name in order:
                 url, key = targets[name]
-                result[name] = {f"c{c}": load(url, key, c, args.seconds, args.warmup) for c in (1, 16, 64)}
+                result[name] = {f"c{c}": load(url, key, c, args.seconds, args.warmup, pids[name]) for c in (1, 16, 64)}
             rounds.append(result)
             print(json.dumps({"round": i + 1, **result}, ensure_ascii=False), file=sys.stderr)
         report = summary(rounds, names)
@@ -236,6 +271,7 @@ def summary(rounds: list[dict], names: list[str]) -> dict:
         table[name] = {"p50_ms_c1": med(name, "c1", "p50_ms"), "added_p50_ms_c1": round(med(name, "c1", "p50_ms")
                                                                                          - direct_p50, 3),
                        "req_per_s_c16": med(name, "c16", "req_per_s"), "req_per_s_c64": med(name, "c64", "req_per_s"),
+                       "cpu_ms_per_req_c16": med(name, "c16", "cpu_ms_per_req"),
                        "errors_c64": sum(r[name]["c64"]["errors"] for r in rounds),
                        "errors_all": sum(r[name][p]["errors"] for r in rounds for p in ("c1", "c16", "c64"))}
     if "litellm" in table and "jaju" in table:
@@ -245,6 +281,10 @@ def summary(rounds: list[dict], names: list[str]) -> dict:
             if lite["added_p50_ms_c1"] > 0 else None,
             "req_per_s_c16_vs_litellm": round(jaju["req_per_s_c16"] / lite["req_per_s_c16"], 2)
             if lite["req_per_s_c16"] else None,
+            # The gateway's own CPU per request (its whole process tree), free of the shared box's limit: at
+            # c=16 the load generator and the upstream run on the same two cores and cap every target's req/s.
+            "cpu_per_req_c16_litellm_over_jaju": round(lite["cpu_ms_per_req_c16"] / jaju["cpu_ms_per_req_c16"], 2)
+            if jaju["cpu_ms_per_req_c16"] else None,
             "target": "added p50 <= 0.2x LiteLLM, req/s at c=16 >= 3x LiteLLM, 0 errors at c=64"}
     return table
 

@@ -41,11 +41,13 @@ async def run(url: str, key: str, model: str, concurrency: int, seconds: float, 
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     latencies: list[float] = []
     errors: list[str] = []
+    answered = 0  # every answered request, warm-up included (the gateway's CPU is counted over the whole phase)
     start = time.perf_counter()
     counted_from, until = start + warmup, start + warmup + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
         async def worker() -> None:
+            nonlocal answered
             while (now := time.perf_counter()) < until:
                 try:
                     r = await client.post(url + "/chat/completions", content=body, headers=headers)
@@ -54,6 +56,7 @@ async def run(url: str, key: str, model: str, concurrency: int, seconds: float, 
                 except (httpx.HTTPError, ValueError, KeyError) as e:
                     problem = f"{type(e).__name__}: {e}"
                 done = time.perf_counter()
+                answered += 1
                 if now < counted_from:
                     continue
                 if problem:
@@ -62,7 +65,7 @@ async def run(url: str, key: str, model: str, concurrency: int, seconds: float, 
                     latencies.append(done - now)
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return {"concurrency": concurrency, "ok": len(latencies), "errors": len(errors),
+    return {"concurrency": concurrency, "ok": len(latencies), "errors": len(errors), "answered_all": answered,
             "first_error": errors[0] if errors else None, "req_per_s": round(len(latencies) / seconds, 1),
             "p50_ms": round(_pct(latencies, 0.5) * 1000, 3), "p90_ms": round(_pct(latencies, 0.9) * 1000, 3),
             "p99_ms": round(_pct(latencies, 0.99) * 1000, 3)}
