@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from jaju.audit.chain import GENESIS, Checkpoint, leaf_hash, link
@@ -23,6 +24,13 @@ from jaju.store.base import utcnow
 from jaju.store.tables import AuditCheckpoint, AuditEvent
 
 APPEND_LOCK = 0x61756474  # "audt": one chain writer at a time across processes
+
+# Built once: every group commit runs these, and building a statement costs more than SQLite running it.
+_HEAD = select(AuditEvent.seq, AuditEvent.chain_hash).order_by(AuditEvent.seq.desc()).limit(1)
+_CHECKPOINT = (select(AuditCheckpoint.seq, AuditCheckpoint.chain_hash, AuditCheckpoint.ts, AuditCheckpoint.key_id,
+                      AuditCheckpoint.signature).order_by(AuditCheckpoint.seq.desc()).limit(1))
+_INSERT_EVENTS = insert(AuditEvent.__table__)
+_INSERT_CHECKPOINT = insert(AuditCheckpoint.__table__)
 
 
 @dataclass
@@ -53,7 +61,7 @@ class ChainWriter:
 
     def commit(self, events: Sequence[Event], *, accept_unsigned_tail: bool = False) -> Committed:
         """Append `events` and a checkpoint over the last one; returns once the transaction committed."""
-        with self.db.immediate() as s:
+        with self.db.write_connection() as s:  # Core, no ORM session: this runs once per group commit
             head = self.lock_and_read_head(s)
             problem = self.tail_problem(head)
             if problem and not accept_unsigned_tail:
@@ -80,20 +88,19 @@ class ChainWriter:
                 results.append(seq)
             if not rows:
                 return Committed(results, None)
-            s.connection().execute(insert(AuditEvent.__table__), rows)  # Core: no ORM bookkeeping per row
+            s.execute(_INSERT_EVENTS, rows)
             cp = self._sign(s, seq, chain)
         self._trusted = cp
         return Committed(results, cp)
 
-    def lock_and_read_head(self, s: Session) -> Head:
+    def lock_and_read_head(self, s: Connection | Session) -> Head:
         """Take the chain's write lock (bounded wait) and read its head inside the same transaction."""
         if self.db.dialect == "postgresql":
             # A writer stuck holding the lock must turn into an error here, not a request that hangs.
             s.execute(text("SELECT set_config('lock_timeout', :t, true), pg_advisory_xact_lock(:k)"),
                       {"t": f"{self._lock_timeout_ms}ms", "k": APPEND_LOCK})
-        row = s.execute(select(AuditEvent.seq, AuditEvent.chain_hash)
-                        .order_by(AuditEvent.seq.desc()).limit(1)).first()
-        cp = s.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1)).scalars().first()
+        row = s.execute(_HEAD).first()
+        cp = s.execute(_CHECKPOINT).first()
         checkpoint = None if cp is None else Checkpoint(cp.seq, cp.chain_hash, cp.ts.isoformat(timespec="microseconds"),
                                                         cp.key_id, bytes(cp.signature))
         seq, chain = (row[0], row[1]) if row else (0, GENESIS)
@@ -125,11 +132,11 @@ class ChainWriter:
         self._trusted = cp
         return None
 
-    def _sign(self, s: Session, seq: int, chain: str) -> Checkpoint:
+    def _sign(self, s: Connection, seq: int, chain: str) -> Checkpoint:
         ts = utcnow()
         ts_s = ts.isoformat(timespec="microseconds")
         cp = Checkpoint(seq, chain, ts_s, self.key.key_id, b"")
         cp = Checkpoint(seq, chain, ts_s, self.key.key_id, self.key.sign(cp.message()))
-        s.execute(insert(AuditCheckpoint), [{"seq": seq, "ts": ts, "chain_hash": chain,
-                                             "key_id": cp.key_id, "signature": cp.signature}])
+        s.execute(_INSERT_CHECKPOINT, [{"seq": seq, "ts": ts, "chain_hash": chain,
+                                        "key_id": cp.key_id, "signature": cp.signature}])
         return cp

@@ -83,6 +83,19 @@ class Database:
                 s.rollback()
                 raise
 
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """`immediate()` on a Core connection: no ORM session to set up, for hot paths that run Core statements."""
+        with self.engine.connect() as conn:
+            try:
+                if self.dialect == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                yield conn
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+
     def ping(self) -> bool:
         """True when the store answers a trivial query."""
         try:
