@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
@@ -25,15 +25,18 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def require_scope(scope: str) -> Callable[[Request], Principal]:
-    """A FastAPI dependency that authenticates and checks one scope (admin keys hold all)."""
+def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A FastAPI dependency that authenticates and checks one scope (admin keys hold all).
+
+    Async, so FastAPI does not run it on its thread pool: the key service decides where the lookup runs.
+    """
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         services = request.app.state.services
         started = time.time_ns()
-        principal = services.keys.authenticate(bearer_token(request))
+        principal = await services.keys.authenticate_async(bearer_token(request))
         request.state.auth_ns = (started, time.time_ns())  # for the request's trace span
         if not principal.has(scope):
             raise ApiError(403, f"This API key lacks the '{scope}' scope needed here.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request
@@ -39,15 +40,16 @@ async def readyz(request: Request):
 
 
 @router.get("/metrics")
-def metrics(request: Request):
+async def metrics(request: Request):
     """Prometheus metrics: an admin key unless `server.public_metrics`; absent here with `server.metrics_bind`."""
     services = request.app.state.services
     server: ServerSettings = services.settings.server
     if server.metrics_bind:
         raise HTTPException(404)
     if not server.public_metrics:
-        _admin(request)
-    return Response(services.metrics.render(), media_type="text/plain; version=0.0.4")
+        await _admin(request)
+    body = await asyncio.to_thread(services.metrics.render)  # multiprocess mode reads every worker's files
+    return Response(body, media_type="text/plain; version=0.0.4")
 
 
 @router.get("/openapi.json", include_in_schema=False)
