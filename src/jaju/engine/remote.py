@@ -24,6 +24,7 @@ from jaju.engine.openai_reply import InvalidReply, SilentBackend, SseReader, par
 from jaju.errors import ApiError, ConfigError, ServiceError, Unavailable
 from jaju.sovereignty.breaker import CircuitBreaker
 from jaju.sovereignty.config import BackendConfig
+from jaju.sovereignty.transport import Http1Transport
 
 log = logging.getLogger("jaju.remote")
 # Rough bytes per token for Korean/English mixes when the server cannot count for us.
@@ -100,8 +101,9 @@ class RemoteBackend:
                 raise ConfigError(f"Backend {config.name} reads its API key from ${config.api_key_env}, which is "
                                   "not set. Export it before starting jaju.")
             headers["Authorization"] = f"Bearer {key}"
-        # The transport is the EgressGuard in production: this client can reach declared hosts only.
-        self._client = httpx.AsyncClient(transport=transport, headers=headers,
+        # The transport is the EgressGuard in production (this client can reach declared hosts only), over
+        # jaju's lean HTTP/1.1 transport either way.
+        self._client = httpx.AsyncClient(transport=transport or Http1Transport(), headers=headers,
                                          timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout))
         self.tokens_estimated = False  # set once the server could not count tokens and we guessed
         # Whether the server serves /v1/responses itself; None until an "auto" backend has been asked.

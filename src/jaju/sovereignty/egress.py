@@ -8,6 +8,7 @@ import httpx
 
 from jaju.audit.events import Event
 from jaju.errors import JajuError
+from jaju.sovereignty.transport import Http1Transport
 
 
 class AuditSink(Protocol):
@@ -29,7 +30,7 @@ class EgressGuard(httpx.AsyncBaseTransport):
                  inner: httpx.AsyncBaseTransport | None = None):
         self.allowed = {(h.lower(), p) for h, p in allowed}
         self._audit = audit
-        self._inner = inner or httpx.AsyncHTTPTransport()
+        self._inner = inner or Http1Transport()
 
     def permits(self, url: httpx.URL) -> bool:
         return (url.host.lower(), _port(url)) in self.allowed
