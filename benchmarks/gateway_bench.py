@@ -9,7 +9,8 @@ requests/s at 16, errors at 64; targets rotate order each round; medians over ro
   litellm  LiteLLM proxy 1.80.17 in a venv of its own (benchmarks/requirements-litellm.txt: its pins conflict
            with jaju's), found at --litellm, $LITELLM_BIN, ~/.cache/jaju-bench/litellm/bin/litellm or on PATH;
            set up as its production guide says: master
-           key, no database, no spend or error logs, `set_verbose: false`, LITELLM_LOG=ERROR
+           key, no database, no spend or error logs, `set_verbose: false`, LITELLM_LOG=ERROR, and as many
+           worker processes as jaju has API workers (`--litellm-workers`)
   jaju     `jaju serve` with a remote backend on the upstream and the default policy: API key auth, tenant
            policy, PII scan, residency routing, signed label, audit trail (SQLite store). Rate limiting is
            off (`JAJU_LIMITS__REQUESTS_PER_MINUTE=0`) so that the load is not refused.
@@ -87,7 +88,7 @@ def litellm_binary(given: str | None) -> str:
              "~/.cache/jaju-bench/litellm/bin/pip install -r benchmarks/requirements-litellm.txt")
 
 
-def start_litellm(tmp: Path, upstream: str, binary: str) -> tuple[subprocess.Popen, str, str]:
+def start_litellm(tmp: Path, upstream: str, binary: str, workers: int) -> tuple[subprocess.Popen, str, str]:
     config = tmp / "litellm.yaml"
     config.write_text(f"""model_list:
   - model_name: bench
@@ -106,7 +107,7 @@ litellm_settings:
 """, encoding="utf-8")
     port = free_port()
     env = {"LITELLM_LOG": "ERROR", "LITELLM_MODE": "PRODUCTION", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    proc = spawn([binary, "--config", str(config), "--port", str(port), "--host", "127.0.0.1", "--num_workers", "1"],
+    proc = spawn([binary, "--config", str(config), "--port", str(port), "--host", "127.0.0.1", "--num_workers", str(workers)],
                  tmp / "litellm.log", env)
     wait_ready(f"http://127.0.0.1:{port}/health/liveliness", proc, tmp / "litellm.log")
     return proc, f"http://127.0.0.1:{port}/v1", LITELLM_KEY
@@ -210,9 +211,13 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="py-spy the jaju server in an extra c=16 phase")
     ap.add_argument("--skip-litellm", action="store_true")
     ap.add_argument("--litellm", help="path of the `litellm` executable")
-    ap.add_argument("--jaju-workers", type=int, help="API workers for `jaju serve --workers` (LiteLLM runs one)")
+    ap.add_argument("--jaju-workers", type=int, help="API workers for `jaju serve --workers` (default: its own, "
+                                                     "the machine's cores)")
+    ap.add_argument("--litellm-workers", type=int, help="LiteLLM's --num_workers (default: as many as jaju's API "
+                                                        "workers, so both sides run the same number of processes)")
     ap.add_argument("--jaju-src", help="run jaju from this checkout's src/ instead of the installed one")
     args = ap.parse_args()
+    litellm_workers = args.litellm_workers or args.jaju_workers or os.cpu_count() or 1
     tmp = Path(tempfile.mkdtemp(prefix="jaju-gateway-"))
     procs: list[subprocess.Popen] = []
     try:
@@ -221,7 +226,7 @@ def main() -> None:
         targets = {"direct": (upstream, "none")}
         pids = {"direct": up.pid}
         if not args.skip_litellm:
-            proc, url, key = start_litellm(tmp, upstream, litellm_binary(args.litellm))
+            proc, url, key = start_litellm(tmp, upstream, litellm_binary(args.litellm), litellm_workers)
             procs.append(proc)
             targets["litellm"] = (url, key)
             pids["litellm"] = proc.pid
@@ -242,7 +247,8 @@ def main() -> None:
             rounds.append(result)
             print(json.dumps({"round": i + 1, **result}, ensure_ascii=False), file=sys.stderr)
         report = summary(rounds, names)
-        report["setup"] = {"jaju_workers": args.jaju_workers, "jaju_src": args.jaju_src, "rounds": args.rounds,
+        report["setup"] = {"jaju_workers": args.jaju_workers, "litellm_workers": litellm_workers,
+                           "jaju_src": args.jaju_src, "rounds": args.rounds,
                            "seconds": args.seconds, "warmup": args.warmup, "cpus": os.cpu_count(),
                            "load1": os.getloadavg()[0]}
         if args.profile:
