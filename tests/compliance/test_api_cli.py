@@ -51,6 +51,9 @@ class Keys:
             raise ApiError(401, "Invalid API key.", "authentication_error", "invalid_api_key")
         return Principal("t-seoul", "서울시청", "k1", frozenset({"inference"}), "KR")
 
+    async def authenticate_async(self, token: str) -> Principal:
+        return self.authenticate(token)
+
 
 @pytest.fixture(scope="module")
 def services(tmp_path_factory):

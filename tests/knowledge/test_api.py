@@ -26,6 +26,9 @@ class FakeKeys:
         tenant, name = self.TOKENS[token]
         return Principal(tenant, name, f"key_{tenant}", frozenset({"knowledge"}), "KR")
 
+    async def authenticate_async(self, token: str) -> Principal:
+        return self.authenticate(token)
+
 
 class RecordingAudit:
     def __init__(self):

@@ -28,6 +28,9 @@ class FakeKeys:
             raise ApiError(401, "Invalid API key.", "authentication_error", "invalid_api_key")
         return Principal("t_seoul", "서울시청", f"key_{token}", self.TOKENS[token], "KR")
 
+    async def authenticate_async(self, token: str) -> Principal:
+        return self.authenticate(token)
+
 
 class Recorder:
     def __init__(self):
