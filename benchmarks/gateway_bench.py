@@ -3,7 +3,9 @@
 Three targets, each a separate process, in front of ONE canned OpenAI-compatible upstream
 (benchmarks/gateway_upstream.py); load comes from benchmarks/gateway_load.py in yet another process.
 Non-streaming chat, a 600-character Korean prompt. Per round and target: p50 at concurrency 1,
-requests/s at 16, errors at 64; targets rotate order each round; medians over rounds are reported.
+requests/s at 16, errors at 64, and the CPU each target's process tree spent per answered request (from
+/proc: on a small shared box the load generator and the upstream cap every target's req/s, so CPU per
+request is what shows how light a gateway is); targets rotate order each round; medians over rounds.
 
   direct   the upstream itself
   litellm  LiteLLM proxy 1.80.17 in a venv of its own (benchmarks/requirements-litellm.txt: its pins conflict
