@@ -84,6 +84,7 @@ class PrivacyPolicy:
     score_threshold: float = 0.5
     # Entities pseudonymised in model input with surrogates rather than placeholders.
     surrogates: frozenset[str] = DEFAULT_SURROGATES
+    _acting: dict[str, frozenset[str] | None] = field(init=False, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Mapping[str, str]], score_threshold: float = 0.5) -> PrivacyPolicy:
@@ -127,7 +128,12 @@ class PrivacyPolicy:
         """The entities whose action for `purpose` is not "allow"; None when the default rule acts (any may).
 
         Detection can stop at these: finding a name in model output whose rule is "allow" changes nothing.
+        Worked out once per policy (the output scan asks for every streamed token).
         """
-        if self.default.for_purpose(purpose) != "allow":
-            return None
-        return frozenset(e for e, rule in self.rules.items() if rule.for_purpose(purpose) != "allow")
+        return self._acting[purpose]
+
+    def __post_init__(self) -> None:
+        acting = {purpose: None if self.default.for_purpose(purpose) != "allow" else
+                  frozenset(e for e, rule in self.rules.items() if rule.for_purpose(purpose) != "allow")
+                  for purpose in PURPOSES}
+        object.__setattr__(self, "_acting", acting)  # frozen: set once, here

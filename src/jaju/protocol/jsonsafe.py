@@ -40,8 +40,29 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH, max_chars: int = MAX
         raise JsonRejected(f"is nested more than {max_depth} levels deep") from None
     except ValueError:  # JSONDecodeError, and UnicodeDecodeError for bytes that are not UTF-8
         raise JsonRejected("is not valid JSON") from None
-    check_value(value, max_depth)
+    if _may_be_unsafe(text, max_depth):  # else the walk cannot find anything (an upstream's every chunk)
+        check_value(value, max_depth)
     return value
+
+
+def _may_be_unsafe(text: str | bytes, max_depth: int) -> bool:
+    """Whether decoded `text` could nest deeper than `max_depth` or hold a lone surrogate.
+
+    Nesting needs an opening bracket per level, and a lone surrogate can only come from a \\u escape (a
+    strict UTF-8 decode refuses encoded ones) or, in a str, from the str itself: C-speed counts decide.
+    """
+    if isinstance(text, bytes):
+        return (text.count(b"[") + text.count(b"{") > max_depth
+                or (b"\\u" in text and _SURROGATE_ESCAPE.search(text.decode("utf-8", "replace")) is not None))
+    if text.count("[") + text.count("{") > max_depth or ("\\u" in text and _SURROGATE_ESCAPE.search(text)):
+        return True
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def check_value(value: Any, max_depth: int = MAX_DEPTH) -> None:
