@@ -365,6 +365,29 @@ async def test_a_cancelled_caller_closes_its_connection():
     assert after.json() == ANSWER and up.accepts == 2
 
 
+async def test_requests_beyond_max_active_wait_for_a_place_then_time_out():
+    async def serve(up, reader, writer):
+        if await up.request(reader) is None:
+            return
+        await up.go_on.wait()  # every answer waits until the test lets them go
+        writer.write(response(json.dumps(ANSWER, ensure_ascii=False).encode()))
+        await writer.drain()
+        await keep_answering(up, reader, writer)
+
+    async with Upstream(serve) as up, httpx.AsyncClient(transport=Http1Transport(max_active=2),
+                                                        timeout=httpx.Timeout(5, pool=0.3)) as c:
+        first = [asyncio.create_task(c.post(up.url, json={})) for _ in range(2)]
+        await asyncio.sleep(0.1)
+        with pytest.raises(httpx.PoolTimeout):  # a third one finds both places taken
+            await c.post(up.url, json={})
+        assert up.accepts == 2  # and never opened a third connection
+        third = asyncio.create_task(c.post(up.url, json={}))
+        await asyncio.sleep(0.1)
+        up.go_on.set()
+        answers = await asyncio.gather(*first, third)
+    assert [r.json() for r in answers] == [ANSWER] * 3 and up.accepts == 2  # the third reused a freed one
+
+
 # --- failures, as httpx names them --------------------------------------------------------------
 
 async def test_truncated_content_length_body():

@@ -22,9 +22,12 @@ may have received the first copy; one that closes without answering has not acte
 an OpenAI-style generation has no side effect to repeat. Nothing is retried once a response byte arrived,
 after a timeout, or on a fresh connection.
 
+Concurrency: at most `max_active` requests per origin are in flight at once (100, as httpx's default
+max_connections); a request beyond that waits for one to finish, for at most httpx's `pool` timeout, and
+then fails with httpx.PoolTimeout. So a burst never opens more connections to one upstream than that.
+
 Not supported: HTTP/2, proxies (HTTP(S)_PROXY in the environment is ignored), `Expect: 100-continue`,
-protocol upgrades (101), pipelining, and a cap on concurrent connections (httpx's max_connections and
-pool timeout): every request without an idle connection opens a new one.
+protocol upgrades (101) and pipelining.
 """
 
 from __future__ import annotations
@@ -32,13 +35,14 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httptools
 import httpx
 
 MAX_IDLE = 100  # idle connections kept per origin (httpx keeps 20 in all)
+MAX_ACTIVE = 100  # requests in flight per origin (httpx's default max_connections)
 IDLE_EXPIRY = 4.0
 _READ_SIZE = 65536
 
@@ -147,8 +151,10 @@ class _Reply:
 class _Body(httpx.AsyncByteStream):
     """A response body as it arrives; its connection goes back to the pool once the body was read to the end."""
 
-    def __init__(self, transport: Http1Transport, conn: _Connection, reply: _Reply, read_timeout: float | None):
+    def __init__(self, transport: Http1Transport, conn: _Connection, reply: _Reply, read_timeout: float | None,
+                 done: Callable[[], None]):
         self._transport, self._conn, self._reply, self._timeout = transport, conn, reply, read_timeout
+        self._done: Callable[[], None] | None = done  # frees the request's place among the origin's active ones
         if reply.complete:  # the whole response came with its head: the connection is free already
             self._release()
 
@@ -183,21 +189,30 @@ class _Body(httpx.AsyncByteStream):
         conn, self._conn = self._conn, None
         if conn is not None:
             self._transport._put_back(conn, self._reply.keep_alive)
+        self._finish()
 
     def _discard(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+        self._finish()
+
+    def _finish(self) -> None:
+        done, self._done = self._done, None
+        if done is not None:
+            done()
 
 
 class Http1Transport(httpx.AsyncBaseTransport):
     """HTTP/1.1 with keep-alive pools per origin, on asyncio streams and httptools; see the module docstring."""
 
     def __init__(self, *, ssl_context: ssl.SSLContext | None = None, max_idle: int = MAX_IDLE,
-                 idle_expiry: float = IDLE_EXPIRY):
+                 idle_expiry: float = IDLE_EXPIRY, max_active: int = MAX_ACTIVE):
         self._ssl = ssl_context
-        self._max_idle, self._expiry = max_idle, idle_expiry
+        self._max_idle, self._expiry, self._max_active = max_idle, idle_expiry, max_active
         self._idle: dict[Origin, list[_Connection]] = {}
+        # Per event loop and origin: an asyncio.Semaphore belongs to the loop it first waited on.
+        self._active: dict[tuple[int, Origin], asyncio.Semaphore] = {}
         self._closed = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -208,18 +223,42 @@ class Http1Transport(httpx.AsyncBaseTransport):
         origin = (url.scheme, url.raw_host.decode("ascii"), url.port or (443 if url.scheme == "https" else 80))
         timeout = request.extensions.get("timeout") or {}
         body = b"".join(request.stream) if isinstance(request.stream, httpx.ByteStream) else None
-        conn = self._take(origin)
-        reply = None
-        if conn is not None:
-            try:
-                reply = await self._exchange(conn, request, body, timeout, stale_ok=body is not None)
-            except _Stale:
-                pass
-        if reply is None:
-            conn = await self._connect(origin, timeout.get("connect"), request)
-            reply = await self._exchange(conn, request, body, timeout, stale_ok=False)
-        return httpx.Response(reply.status, headers=reply.headers, stream=_Body(self, conn, reply, timeout.get("read")),
+        slot = await self._admit(origin, timeout.get("pool"), request)
+        try:
+            conn = self._take(origin)
+            reply = None
+            if conn is not None:
+                try:
+                    reply = await self._exchange(conn, request, body, timeout, stale_ok=body is not None)
+                except _Stale:
+                    pass
+            if reply is None:
+                conn = await self._connect(origin, timeout.get("connect"), request)
+                reply = await self._exchange(conn, request, body, timeout, stale_ok=False)
+        except BaseException:
+            slot.release()
+            raise
+        return httpx.Response(reply.status, headers=reply.headers,
+                              stream=_Body(self, conn, reply, timeout.get("read"), slot.release),
                               extensions={"http_version": reply.version, "reason_phrase": reply.reason})
+
+    async def _admit(self, origin: Origin, timeout: float | None, request: httpx.Request) -> asyncio.Semaphore:
+        """A place among the origin's `max_active` requests in flight, waiting at most the pool timeout."""
+        key = (id(asyncio.get_running_loop()), origin)
+        slot = self._active.get(key)
+        if slot is None:
+            slot = self._active[key] = asyncio.Semaphore(self._max_active)
+        if not slot.locked():
+            await slot.acquire()  # a free place: no timer to arm
+            return slot
+        try:
+            async with asyncio.timeout(timeout):
+                await slot.acquire()
+        except TimeoutError as e:
+            raise httpx.PoolTimeout(f"{self._max_active} requests to {origin[1]}:{origin[2]} were already in flight "
+                                    f"and none finished within the pool timeout ({timeout} s).",
+                                    request=request) from e
+        return slot
 
     async def aclose(self) -> None:
         self._closed = True
