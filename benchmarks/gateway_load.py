@@ -1,7 +1,7 @@
 """Load generator for gateway_bench.py, run as its own process so it does not share the gateway's event loop.
 
-Sends the same non-streaming chat request (a 600-character Korean prompt) from `--concurrency` workers,
-each on its own keep-alive connection, for `--seconds` (after `--warmup` seconds that are not counted),
+Sends non-streaming chat requests (the same 600-character Korean prompt, ending in a tag unique to each
+request: see `prompt`) from `--concurrency` workers, each on its own keep-alive connection, for `--seconds` (after `--warmup` seconds that are not counted),
 and prints one JSON line: latencies' p50/p90/p99, requests per second, errors and the first error seen.
 
     python benchmarks/gateway_load.py --url http://127.0.0.1:8000/v1 --key sk-... --concurrency 16 --seconds 5
@@ -30,14 +30,30 @@ _TEXT = ("다음은 지방자치단체의 디지털 행정 서비스 개선 계�
 PROMPT = (_TEXT * 2)[:600]
 
 
+def prompt(i: int) -> str:
+    """PROMPT with its last characters replaced by a tag unique to request `i` (a space and two Hangul syllables).
+
+    jaju remembers what it found in texts it analysed lately (a chat resends its history every turn), so the
+    same prompt every time would measure that memory instead of the scan. Every gateway gets the same texts.
+    """
+    a, b = divmod(i % (11172 * 11172), 11172)
+    return PROMPT[:-3] + " " + chr(0xAC00 + a) + chr(0xAC00 + b)
+
+
 def _pct(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, round(q * (len(s) - 1)))] if s else float("nan")
 
 
 async def run(url: str, key: str, model: str, concurrency: int, seconds: float, warmup: float) -> dict:
-    body = json.dumps({"model": model, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 64,
-                       "temperature": 0}, ensure_ascii=False).encode()
+    sent = 0
+
+    def body() -> bytes:
+        nonlocal sent
+        sent += 1
+        return json.dumps({"model": model, "messages": [{"role": "user", "content": prompt(sent)}], "max_tokens": 64,
+                           "temperature": 0}, ensure_ascii=False).encode()
+
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     latencies: list[float] = []
     errors: list[str] = []
@@ -50,7 +66,7 @@ async def run(url: str, key: str, model: str, concurrency: int, seconds: float, 
             nonlocal answered
             while (now := time.perf_counter()) < until:
                 try:
-                    r = await client.post(url + "/chat/completions", content=body, headers=headers)
+                    r = await client.post(url + "/chat/completions", content=body(), headers=headers)
                     ok = r.status_code == 200 and r.json()["choices"][0]["message"]["content"]
                     problem = None if ok else f"HTTP {r.status_code}: {r.text[:200]}"
                 except (httpx.HTTPError, ValueError, KeyError) as e:

@@ -13,6 +13,7 @@ from jaju.privacy.analyzer import Analyzer
 from jaju.privacy.hashing import TenantHasher
 from jaju.privacy.operators import OperatorContext, apply, blocked_error, replace_spans
 from jaju.privacy.policy import PrivacyPolicy
+from jaju.privacy.recent import RecentAnalyses
 from jaju.privacy.recognizer import RecognizerResult
 from jaju.privacy.restore import restore_arguments, restore_stream
 from jaju.privacy.session import Session, canonical
@@ -25,10 +26,13 @@ _SAVE_ATTEMPTS = 3
 class PrivacyService:
     """Detects PII, applies a tenant's policy, keeps pseudonyms in the vault and restores them."""
 
-    def __init__(self, analyzer: Analyzer, vault: PseudonymVault, hasher: TenantHasher):
+    def __init__(self, analyzer: Analyzer, vault: PseudonymVault, hasher: TenantHasher,
+                 recent: RecentAnalyses | None = None):
         self.analyzer = analyzer
         self.vault = vault
         self.hasher = hasher
+        # Messages a chat resends with every turn are analysed once (privacy/recent.py: digests, no text).
+        self.recent = recent if recent is not None else RecentAnalyses()
 
     # ------------------------------------------------------------------ Presidio-like
     def analyze(self, text: str, language: str = "ko", entities: Iterable[str] | None = None,
@@ -142,7 +146,9 @@ class PrivacyService:
     def _text(self, text: str, session: Session, policy: PrivacyPolicy, purpose: str, blocked: set[str]) -> str:
         if not text:
             return text
-        results = self.analyzer.analyze(text, score_threshold=policy.score_threshold)
+        threshold = policy.score_threshold
+        results = self.recent.analyze(text, threshold,
+                                      lambda: self.analyzer.analyze(text, score_threshold=threshold))
         if not results:
             return text
         # A surrogate is never a value of this text, nor any word in it (the whole text is in the list).
