@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import time
 
 import httpx
@@ -46,7 +47,8 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def run(url: str, key: str, model: str, concurrency: int, seconds: float, warmup: float) -> dict:
-    sent = 0
+    # A random start: each phase is a new process, and a counter from 0 would resend the last phase's texts.
+    sent = random.randrange(11172 * 11172)
 
     def body() -> bytes:
         nonlocal sent
