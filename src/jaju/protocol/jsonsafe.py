@@ -88,10 +88,10 @@ def check_value(value: Any, max_depth: int = MAX_DEPTH) -> None:
 def check_embedded_json(text: str, max_depth: int = MAX_DEPTH) -> None:
     """For JSON carried in a string field that later code decodes: refuse it now if it would fail there.
 
-    The common case costs two C-speed counts; only text that could be too deep, or that escapes a
-    surrogate, is decoded here. Text that is not JSON at all passes (it is used as plain text).
+    The common case costs C-speed counts (`_may_be_unsafe`); only text that could be too deep, or that
+    could hold a lone surrogate, is decoded here. Text that is not JSON at all passes (it is used as plain text).
     """
-    if text.count("[") + text.count("{") <= max_depth and not ("\\u" in text and _SURROGATE_ESCAPE.search(text)):
+    if not _may_be_unsafe(text, max_depth):
         return
     try:
         loads(text, max_depth=max_depth, max_chars=max(len(text), 1))
