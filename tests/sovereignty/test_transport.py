@@ -93,6 +93,9 @@ def response(body: bytes, status: str = "200 OK", *extra: str, content_type: str
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
+SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
 def chunked(*pieces: bytes) -> bytes:
     return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
 
@@ -148,7 +151,7 @@ async def test_sse_chunks_arrive_before_the_server_finishes():
 
     async def serve(up, reader, writer):
         await up.request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        writer.write(SSE_HEAD)
         writer.write(b"%x\r\n%s\r\n" % (len(events[0]), events[0]))
         await writer.drain()
         await up.go_on.wait()  # only once the client has the first event in hand
@@ -321,7 +324,7 @@ async def test_idle_connections_expire():
 
 async def endless_sse(up, reader, writer):
     await up.request(reader)
-    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+    writer.write(SSE_HEAD)
     while True:
         writer.write(chunked(b"data: {}\n\n")[:-5])
         await writer.drain()
@@ -437,7 +440,7 @@ async def test_no_response_at_all():
 async def test_silence_is_a_read_timeout_within_the_read_timeout(first_event):
     async def serve(up, reader, writer):
         await up.request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        writer.write(SSE_HEAD)
         if first_event:
             writer.write(chunked(b"data: 1\n\n")[:-5])
         await writer.drain()
