@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
-import pytest
 
 from jaju.api.ratelimit import SharedRateLimiter
 from jaju.errors import ApiError

@@ -201,3 +201,43 @@ async def test_logit_bias_crosses_to_the_engine_process(client, local):
     # a worker learns the vocabulary from the engine's model description (for the 400 on unknown ids)
     described = next(m for m in (await client.conn.call("hello"))["models"] if m.id == MODEL)
     assert described.vocab_size == local.scheduler.n_vocab > 1000
+
+
+async def by_choice(stream) -> tuple[dict[int, str], dict[int, object]]:
+    texts: dict[int, str] = {}
+    finals: dict[int, object] = {}
+    async for d in stream:
+        texts[d.index] = texts.get(d.index, "") + d.text
+        if d.finish_reason is not None:
+            finals[d.index] = d
+    return texts, finals
+
+
+async def test_several_choices_cross_whole_with_the_request_usage(client, local):
+    """n choices: each one's text and finish arrive, and the last to finish carries the request's usage
+    (the per-request bookkeeping runs on the engine thread, where the deltas leave from)."""
+    req = ChatRequest(model=MODEL, messages=[{"role": "user", "content": "서울의 명소 한 곳을 알려 주세요."}],
+                      sampling=SamplingParams(max_tokens=16, temperature=0.9, seed=11, n=3, repetition_penalty=1.0))
+    remote_texts, remote_finals = await by_choice(client.chat(req))
+    local_texts, local_finals = await by_choice(local.chat(req))
+    assert sorted(remote_finals) == [0, 1, 2]
+    assert remote_texts == local_texts and all(remote_texts.values())
+    with_usage = [d for d in remote_finals.values() if d.usage is not None]
+    assert len(with_usage) == 1  # only the request's last choice to finish
+    local_usage = next(d.usage for d in local_finals.values() if d.usage is not None)
+    assert with_usage[0].usage.completion_tokens == local_usage.completion_tokens
+    assert with_usage[0].usage.completion_tokens > 16  # the three choices' tokens, not one choice's
+
+
+async def test_a_tool_call_crosses_parsed(client, local):
+    tools = [{"type": "function", "function": {"name": "get_weather", "description": "도시의 현재 날씨",
+                                               "parameters": {"type": "object", "properties": {
+                                                   "city": {"type": "string"}}, "required": ["city"]}}}]
+    req = ChatRequest(model=MODEL, messages=[{"role": "user", "content": "부산의 날씨를 알려 주세요."}],
+                      tools=tools, tool_choice="required",
+                      sampling=SamplingParams(max_tokens=64, temperature=0, repetition_penalty=1.0))
+    _, remote = await by_choice(client.chat(req))
+    _, here = await by_choice(local.chat(req))
+    assert remote[0].finish_reason == here[0].finish_reason == "tool_calls"
+    assert [(c.name, c.arguments) for c in remote[0].tool_calls] == [(c.name, c.arguments) for c in here[0].tool_calls]
+    assert remote[0].tool_calls[0].name == "get_weather" and "부산" in remote[0].tool_calls[0].arguments

@@ -149,7 +149,8 @@ class LlamaEngine:
             return len(self.tokenize(self.render_chat(ChatRequest(model=model, messages=messages)), special=True))
         return len(self.tokenize(text or "", special=False))
 
-    async def chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
+    def prepare_chat(self, request: ChatRequest) -> Run:
+        """A chat request's sequences, ready to submit (tokenized, grammar and sampler settings resolved)."""
         prompt = self.tokenize(self.render_chat(request), special=True)
         grammar = response_format_grammar(request.response_format)
         forced = request.tool_choice
@@ -162,22 +163,42 @@ class LlamaEngine:
                          split_tools=split, max_new=self._max_new(sampling.max_tokens), emit=None)
                 for _ in range(sampling.n)]
         names = {t.get("function", {}).get("name") for t in request.tools or []}
-        replies = [_ToolReply(seq, names) for seq in seqs] if split else None
-        async for delta in self._run(seqs):
-            if replies is not None:
-                delta = replies[delta.index].filter(delta)
-                if delta is None:
-                    continue
-            yield delta
+        return Run(seqs, [_ToolReply(seq, names) for seq in seqs] if split else None)
 
-    async def complete(self, request: CompletionRequest) -> AsyncIterator[Delta]:
+    def prepare_completion(self, request: CompletionRequest) -> Run:
         prompt = self.tokenize(request.prompt, special=False)
         if not prompt:
             raise ApiError(400, "The prompt is empty.", param="prompt")
         sampling = resolve(request.sampling, self.sampling_defaults)
-        seqs = [Sequence(prompt=prompt, sampling=sampling, hooks=request.logits_hooks,
-                         max_new=self._max_new(sampling.max_tokens), emit=None) for _ in range(sampling.n)]
-        async for delta in self._run(seqs):
+        return Run([Sequence(prompt=prompt, sampling=sampling, hooks=request.logits_hooks,
+                             max_new=self._max_new(sampling.max_tokens), emit=None) for _ in range(sampling.n)])
+
+    def submit(self, run: Run, deliver: Callable[[Delta | BaseException], None]) -> None:
+        """Start a prepared run; `deliver` gets its deltas (then its last one, or an error) on the engine
+        thread, so it must not block. The engine process sends them on from there without a task per token."""
+        if self.scheduler is None:
+            raise ApiError(503, f"Model {self.info.id} is not loaded yet.", "service_unavailable", "model_loading")
+
+        def emit(item: Delta | BaseException) -> None:
+            out = run.take(item)
+            if out is not None:
+                deliver(out)
+
+        for seq in run.seqs:
+            seq.emit = emit
+        self.scheduler.submit(*run.seqs)
+
+    def cancel(self, run: Run) -> None:
+        """Stop whatever of a run is still going (a no-op for choices that finished)."""
+        if self.scheduler is not None:
+            self.scheduler.cancel(*run.seqs)
+
+    async def chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
+        async for delta in self._run(self.prepare_chat(request)):
+            yield delta
+
+    async def complete(self, request: CompletionRequest) -> AsyncIterator[Delta]:
+        async for delta in self._run(self.prepare_completion(request)):
             yield delta
 
     async def embed(self, model: str, inputs: list[str], input_type: str = "query") -> EmbeddingResult:
@@ -186,33 +207,54 @@ class LlamaEngine:
     def _max_new(self, requested: int | None) -> int:
         return requested if requested is not None else self.settings.max_tokens_default
 
-    async def _run(self, seqs: list[Sequence]) -> AsyncIterator[Delta]:
-        """Stream the deltas of every choice; the last choice to finish carries the request's usage."""
-        if self.scheduler is None:
-            raise ApiError(503, f"Model {self.info.id} is not loaded yet.", "service_unavailable", "model_loading")
+    async def _run(self, run: Run) -> AsyncIterator[Delta]:
+        """Stream a run's deltas on this event loop (in-process use; closing early cancels it)."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Delta | BaseException] = asyncio.Queue()
-        emit = lambda item: loop.call_soon_threadsafe(queue.put_nowait, item)  # noqa: E731
-        for seq in seqs:
-            seq.emit = emit
-        self.scheduler.submit(*seqs)
-        running, completion = len(seqs), 0
+        self.submit(run, lambda item: loop.call_soon_threadsafe(queue.put_nowait, item))
+        running = len(run.seqs)  # counted here: `run.done` is the engine thread's view, ahead of this queue
         try:
-            while True:
+            while running:
                 item = await queue.get()
                 if isinstance(item, BaseException):
                     raise item
                 if item.finish_reason is not None:
                     running -= 1
-                    completion += item.usage.completion_tokens
-                    if len(seqs) > 1:
-                        item.usage = Usage(item.usage.prompt_tokens, completion) if not running else None
                 yield item
-                if not running:
-                    return
         finally:
             if running:
-                self.scheduler.cancel(*seqs)
+                self.cancel(run)
+
+
+class Run:
+    """One request's sequences (its n choices) and what turns their raw deltas into the request's.
+
+    `take` runs on the engine thread: it holds back a reply that may be a bare tool call, and gives the
+    last choice to finish the request's usage. `done` once the last choice finished or one failed.
+    """
+
+    def __init__(self, seqs: list[Sequence], replies: list[_ToolReply] | None = None):
+        self.seqs = seqs
+        self.replies = replies
+        self.running = len(seqs)
+        self.completion = 0
+        self.done = False
+
+    def take(self, item: Delta | BaseException) -> Delta | BaseException | None:
+        if self.done:
+            return None
+        if isinstance(item, BaseException):
+            self.done = True
+            return item
+        if item.finish_reason is not None:
+            self.running -= 1
+            self.completion += item.usage.completion_tokens
+            if len(self.seqs) > 1:
+                item.usage = Usage(item.usage.prompt_tokens, self.completion) if not self.running else None
+            self.done = not self.running
+        if self.replies is not None:
+            return self.replies[item.index].filter(item)
+        return item
 
 
 class _ToolReply:

@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, JsonValue, StrictBool, field_validator, 
 
 from jaju.engine.base import ChatRequest, Delta, ToolCall
 from jaju.protocol.common import (MAX_STRING_CHARS, JajuRequestExtension, SamplingFields, StreamOptions, WireModel,
-                                  now, usage_dict)
+                                  usage_dict)
 from jaju.protocol.jsonsafe import BoundedJson, check_embedded_json
 from jaju.protocol.logit_bias import LogitBias
 from jaju.protocol.tolerance import TolerantRequest

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, StrictBool, field_validator
 
 from jaju.engine.base import CompletionRequest
-from jaju.protocol.common import MAX_STRING_CHARS, JajuRequestExtension, SamplingFields, StreamOptions, now, usage_dict
+from jaju.protocol.common import MAX_STRING_CHARS, JajuRequestExtension, SamplingFields, StreamOptions, usage_dict
 from jaju.protocol.logit_bias import LogitBias
 from jaju.protocol.tolerance import TolerantRequest
 

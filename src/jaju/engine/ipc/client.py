@@ -130,6 +130,7 @@ class EngineConnection:
         specs = [_spec(h) for h in request.logits_hooks]
         rid, queue = self.open()
         done = True  # nothing to cancel in the engine until it has the request
+        running = request.sampling.n  # choices still to finish: the stream ends with the last of them
         try:
             await self._submit((op, rid, (plain, specs)))
             done = False
@@ -138,7 +139,8 @@ class EngineConnection:
                 if kind == DELTAS:
                     for delta in payload:
                         if delta.finish_reason is not None:
-                            done = True
+                            running -= 1
+                            done = not running
                         yield delta
                     if done:
                         return

@@ -1,9 +1,10 @@
 """The engine process: the models and their continuous batching, serving every API worker over ZeroMQ.
 
-One ROUTER socket; each worker is a DEALER. A generation runs as one task on this process's loop,
-feeding the existing `LlamaEngine`, so requests from all workers share one batch. Replies are
-batched per worker: every delta that is ready when the loop comes round goes out in one frame, which
-keeps the cost of the hop per token low when many streams run at once.
+One ROUTER socket; each worker is a DEALER. A generation is prepared on this process's loop and
+submitted to the existing `LlamaEngine`, so requests from all workers share one batch. Its deltas do
+not pass through a task or a queue per token: the engine thread posts them to a list and wakes the loop
+once for all that are waiting (`_post`), and the loop sends them batched per worker, every delta that is
+ready in one frame. That keeps the hop's cost per token low, for one stream and for many.
 
 A worker that goes away (killed, restarted) is noticed on the next send (ROUTER_MANDATORY): its
 generations are cancelled and their sequence slots freed at once.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -70,8 +72,14 @@ class EngineServer:
         self._ctx = zmq.asyncio.Context()
         self._sock: zmq.asyncio.Socket | None = None
         self._tasks: dict[tuple[bytes, int], asyncio.Task] = {}
+        # Runs submitted to an engine thread: [backend, Run, choices not finished yet as this loop has seen]
+        self._runs: dict[tuple[bytes, int], list] = {}
         self._outbox: dict[bytes, list[list]] = {}
         self._flushing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._posted: list[tuple[bytes, int, Any]] = []  # from engine threads, under _lock
+        self._lock = threading.Lock()
+        self._waking = False
 
     def bind(self) -> None:
         sock = self._ctx.socket(zmq.ROUTER)
@@ -95,21 +103,20 @@ class EngineServer:
         if self._sock is None:
             self.bind()
         sock = self._sock
+        self._loop = asyncio.get_running_loop()
         while True:
             ident, frame = await sock.recv_multipart()
             op, rid, payload = loads(frame)
             if op in (CHAT, COMPLETE):
                 self._tasks[(ident, rid)] = asyncio.create_task(self._generate(ident, rid, op, payload))
             elif op == CANCEL:
-                task = self._tasks.pop((ident, rid), None)
-                if task is not None:
-                    task.cancel()
+                self._cancel((ident, rid))
             elif op == CALL:
                 asyncio.create_task(self._call(ident, rid, *payload))
 
     def close(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
+        for key in list(self._tasks) + list(self._runs):
+            self._cancel(key)
         if self._sock is not None:
             self._sock.close(linger=0)
         self._ctx.term()
@@ -117,26 +124,81 @@ class EngineServer:
     # --- generations ------------------------------------------------------------------------
     async def _generate(self, ident: bytes, rid: int, op: str, payload: tuple) -> None:
         request, specs = payload
+        key = (ident, rid)
         try:
             request.logits_hooks = [self.hooks.build(s) for s in specs]
             backend = await self.registry.get(request.model)
+            prepare = getattr(backend, "prepare_chat" if op == CHAT else "prepare_completion", None)
+            if prepare is not None:  # the embedded engine: its thread posts the deltas (`_post`)
+                run = prepare(request)
+                self._runs[key] = [backend, run, len(run.seqs)]
+                try:
+                    backend.submit(run, lambda item: self._post(ident, rid, item))
+                except BaseException:
+                    self._runs.pop(key, None)
+                    raise
+                return
             stream = backend.chat(request) if op == CHAT else backend.complete(request)
             try:
                 async for delta in stream:
                     self._send(ident, rid, DELTAS, delta)
             finally:
-                await stream.aclose()  # on cancel: LlamaEngine frees the sequence slot here
+                await stream.aclose()
         except asyncio.CancelledError:
             raise
         except Exception as e:  # every failure goes back to the worker as an OpenAI error
             self._fail(ident, rid, e)
         finally:
-            self._tasks.pop((ident, rid), None)
+            self._tasks.pop(key, None)
 
-    def _fail(self, ident: bytes, rid: int, e: Exception) -> None:
+    def _cancel(self, key: tuple[bytes, int]) -> None:
+        task = self._tasks.pop(key, None)
+        if task is not None:
+            task.cancel()
+        submitted = self._runs.pop(key, None)
+        if submitted is not None:
+            backend, run, _ = submitted
+            backend.cancel(run)  # its slot is free before the next decode step
+
+    def _post(self, ident: bytes, rid: int, item: Any) -> None:
+        """From an engine thread: a delta or an error of a run. Wakes the loop once for all that wait."""
+        with self._lock:
+            self._posted.append((ident, rid, item))
+            if self._waking:
+                return
+            self._waking = True
+        try:
+            self._loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:  # the loop is closed: the process is stopping
+            pass
+
+    def _drain(self) -> None:
+        with self._lock:
+            posted, self._posted = self._posted, []
+            self._waking = False
+        for ident, rid, item in posted:
+            key = (ident, rid)
+            submitted = self._runs.get(key)
+            if submitted is None:
+                continue  # cancelled, or its worker is gone
+            if isinstance(item, BaseException):
+                del self._runs[key]
+                self._fail(ident, rid, item, flush=False)
+                continue
+            if item.finish_reason is not None:
+                submitted[2] -= 1
+                if not submitted[2]:
+                    del self._runs[key]  # its last choice: nothing more comes for it
+            self._queue(ident, rid, DELTAS, item)
+        self._flush()
+
+    def _fail(self, ident: bytes, rid: int, e: BaseException, flush: bool = True) -> None:
         if not isinstance(e, JajuError):
-            log.exception("engine request failed")
-        self._send(ident, rid, ERROR, error_tuple(e))
+            log.error("engine request failed", exc_info=e)
+        if flush:
+            self._send(ident, rid, ERROR, error_tuple(e))
+        else:
+            self._queue(ident, rid, ERROR, error_tuple(e))
 
     # --- calls ------------------------------------------------------------------------------
     async def _call(self, ident: bytes, rid: int, method: str, args: tuple) -> None:
@@ -195,6 +257,12 @@ class EngineServer:
 
     # --- replies, batched per worker ---------------------------------------------------------
     def _send(self, ident: bytes, rid: int, kind: str, payload: Any) -> None:
+        self._queue(ident, rid, kind, payload)
+        if not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _queue(self, ident: bytes, rid: int, kind: str, payload: Any) -> None:
         box = self._outbox.setdefault(ident, [])
         if kind == DELTAS:
             if box and box[-1][0] == rid and box[-1][1] == DELTAS:
@@ -203,9 +271,6 @@ class EngineServer:
                 box.append([rid, DELTAS, [payload]])
         else:
             box.append([rid, kind, payload])
-        if not self._flushing:
-            self._flushing = True
-            asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         """Send every worker's batch of replies; a plain callback, since a send never waits (no SNDHWM)."""
@@ -234,9 +299,9 @@ class EngineServer:
 
     def _drop(self, ident: bytes) -> None:
         """The worker is gone: stop its generations so their slots serve the others."""
-        gone = [key for key in self._tasks if key[0] == ident]
+        gone = {key for key in [*self._tasks, *self._runs] if key[0] == ident}
         for key in gone:
-            self._tasks.pop(key).cancel()
+            self._cancel(key)
         if gone:
             log.info("a worker went away; cancelled its %d generation(s)", len(gone))
 

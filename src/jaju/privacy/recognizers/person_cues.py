@@ -105,7 +105,7 @@ class PersonCues:
                                          rf"(?P<v>(?:{_alt(TRANSLITERATED)})(?:[ \t][가-힣]{{1,5}}){{0,2}})"
                                          rf"[ \t](?:{_alt(FOREIGN_TITLES)})(?:(?![가-힣])|(?=[은는이가의와과도께에]))")
         # 김상철․박영호․이민정 (a list joined by middle dots, maybe broken over lines): official documents.
-        self.dotted = re.compile(rf"(?<![가-힣])[가-힣]{{2,4}}(?:[ \t]*(?:[.·ㆍ\u119e・]|[ \t]*\n)[ \t]*[가-힣]{{2,4}}(?![가-힣])){{2,}}")
+        self.dotted = re.compile(r"(?<![가-힣])[가-힣]{2,4}(?:[ \t]*(?:[.·ㆍ\u119e・]|[ \t]*\n)[ \t]*[가-힣]{2,4}(?![가-힣])){2,}")
         # 하은비 드림 / 윤서진 올림 (a signature).
         self.sign_off = re.compile(rf"(?<![가-힣])(?P<v>(?:{sn}){h}{{1,2}})[ \t]*(?:{_alt(SIGN_OFF)})(?![가-힣])")
         first = "|".join(FIRST_NAMES)
