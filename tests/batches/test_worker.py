@@ -97,3 +97,48 @@ async def test_queued_lines_are_ciphertext_at_rest(client, batch_services):
         [row] = s.scalars(select(BatchLine).where(BatchLine.batch_id == batch.id)).all()
     assert row.body and "주민번호".encode() not in row.body and b"custom_id" not in row.body
     await client.batches.cancel(batch.id)
+
+
+async def test_an_idle_worker_reads_one_row_and_asks_the_engine_nothing(client, worker, monkeypatch):
+    """With no batch open, a step is one light read per store: no claim, no finalising, no engine call."""
+    await drain(worker)
+    [queue] = worker.queues()
+    assert not queue.has_open()
+
+    async def engine_busy() -> bool:
+        raise AssertionError("an idle step asked the engine whether it is busy")
+
+    monkeypatch.setattr(worker, "engine_busy", engine_busy)
+    assert await worker.step() == 0
+    batch = await client.batches.create(input_file_id=await upload(client, jsonl(line("깨움", "안녕하세요"))),
+                                        endpoint=CHAT, completion_window="24h")
+    assert queue.has_open()
+    await client.batches.cancel(batch.id)
+    monkeypatch.undo()
+    assert await drain(worker) >= 1  # the cancelled batch is finalised
+    assert not queue.has_open()
+    assert (await client.batches.retrieve(batch.id)).status == "cancelled"
+
+
+async def test_idle_pauses_grow_to_the_ceiling_and_work_resets_them(batch_services, monkeypatch):
+    worker = BatchWorker(batch_services, batch_services.batches, idle_seconds=0.01, max_idle_seconds=0.04)
+    steps = iter([0, 0, 0, 0, 1, 0])
+    pauses: list[float] = []
+
+    async def step() -> int:
+        n = next(steps, None)
+        if n is None:
+            worker.stop()
+            return 0
+        return n
+
+    real_wait_for = asyncio.wait_for
+
+    async def wait_for(aw, timeout):
+        pauses.append(timeout)
+        return await real_wait_for(aw, timeout)
+
+    monkeypatch.setattr(worker, "step", step)
+    monkeypatch.setattr(asyncio, "wait_for", wait_for)
+    await real_wait_for(worker.run_forever(), 30)
+    assert pauses[:5] == [0.01, 0.02, 0.04, 0.04, 0.01]  # doubled up to the ceiling; after work, from the start

@@ -21,6 +21,7 @@ from jaju.files.tables import StoredFile
 from jaju.store import Database
 from jaju.store.base import utcnow
 
+OPEN = ("in_progress", "cancelling", "finalizing")  # the statuses in which a batch still needs a worker
 CANDIDATES = 8  # lines looked at per claim on SQLite (the guarded UPDATE picks the first still free)
 
 
@@ -53,6 +54,11 @@ class LineQueue:
         self.owner = owner
         self.lease = lease
         self.clock = clock
+
+    def has_open(self) -> bool:
+        """Whether any batch in this store may have work (lines to run, or a batch to settle or finalise)."""
+        with self.db.session() as s:
+            return s.execute(select(Batch.id).where(Batch.status.in_(OPEN)).limit(1)).first() is not None
 
     # --- lines ----------------------------------------------------------------------------------
     def _claimable(self, now: datetime):
@@ -117,7 +123,7 @@ class LineQueue:
         now = self.clock()
         with self.db.session() as s:
             open_batches = s.execute(select(Batch.status, Batch.expires_at).where(
-                Batch.status.in_(("in_progress", "cancelling", "finalizing")))).all()
+                Batch.status.in_(OPEN))).all()
             if not open_batches:
                 return []  # the idle poll stays a read: no write transaction every second per worker
             if any(b.status == "cancelling" or (b.status == "in_progress" and b.expires_at < now)

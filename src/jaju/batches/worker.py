@@ -34,13 +34,15 @@ class BatchWorker:
     """`step()` does some work and says how much; `run_forever()` repeats it until `stop()`."""
 
     def __init__(self, services, batches: BatchService, *, owner: str | None = None, lease_seconds: float = 300.0,
-                 lines_per_step: int = 4, idle_seconds: float = 1.0, clock: Callable[[], datetime] = utcnow):
+                 lines_per_step: int = 4, idle_seconds: float = 1.0, max_idle_seconds: float = 4.0,
+                 clock: Callable[[], datetime] = utcnow):
         self.services = services
         self.batches = batches
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.lease = timedelta(seconds=lease_seconds)
         self.lines_per_step = lines_per_step
         self.idle_seconds = idle_seconds
+        self.max_idle_seconds = max(idle_seconds, max_idle_seconds)
         self.clock = clock
         self._stopped = asyncio.Event()
 
@@ -54,7 +56,10 @@ class BatchWorker:
         (or the engine had interactive requests waiting).
         """
         done = 0
-        for queue in self.queues():
+        # One light read per store while no batch is open (nearly always): no claim, no finalising
+        # query and no question to the engine process every idle second in every worker.
+        queues = await asyncio.to_thread(lambda: [q for q in self.queues() if q.has_open()])
+        for queue in queues:
             while done < self.lines_per_step:
                 if await self.engine_busy():
                     return done
@@ -68,18 +73,24 @@ class BatchWorker:
         return done
 
     async def run_forever(self) -> None:
-        """Work until stopped; sleep `idle_seconds` whenever a step found nothing to do."""
+        """Work until stopped. A step that found nothing to do is followed by a pause of `idle_seconds`,
+        doubled after each further idle step up to `max_idle_seconds` (an idle server polls its stores
+        rarely; a new batch waits at most that long for its first line, within its 24-hour window)."""
+        pause = self.idle_seconds
         while not self._stopped.is_set():
             try:
                 worked = await self.step()
             except ServiceError as e:  # a store that is down: try again after a pause
                 log.warning("batch worker step failed: %s", e.message)
                 worked = 0
-            if not worked:
-                try:
-                    await asyncio.wait_for(self._stopped.wait(), self.idle_seconds)
-                except TimeoutError:
-                    pass
+            if worked:
+                pause = self.idle_seconds
+                continue
+            try:
+                await asyncio.wait_for(self._stopped.wait(), pause)
+            except TimeoutError:
+                pass
+            pause = min(pause * 2, self.max_idle_seconds)
 
     def stop(self) -> None:
         self._stopped.set()

@@ -1,6 +1,6 @@
 """The worker's side: `EngineClient` is a `Backend` whose model runs in the engine process.
 
-One `EngineConnection` per worker process: a DEALER socket on the worker's event loop for generations
+One `EngineConnection` per worker process: a DEALER socket read on the worker's event loop for generations
 and calls, plus one small blocking socket per thread for the few synchronous calls (tokenize, the
 knowledge bases' e5 embedder). While the engine process is down every request fails at once with 503
 `engine_unavailable` (ZMQ_IMMEDIATE: nothing is queued for an absent peer), generations in flight end
@@ -19,13 +19,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import zmq
-import zmq.asyncio
 from zmq.utils.monitor import parse_monitor_message
 
 from jaju.engine.base import ChatRequest, CompletionRequest, Delta, EmbeddingResult, ModelInfo
 from jaju.engine.embeddings import E5Backend
+from jaju.engine.ipc.loopsock import LoopReader
 from jaju.engine.ipc.wire import (CALL, CANCEL, CHAT, COMPLETE, DELTAS, ERROR, RESULT, dumps, engine_unavailable,
-                                  loads, raise_error)
+                                  expand, loads, raise_error)
 from jaju.errors import ApiError
 
 log = logging.getLogger("jaju.engine.ipc")
@@ -43,20 +43,19 @@ class EngineConnection:
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Queue] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._ctx: zmq.asyncio.Context | None = None
-        self._sock: zmq.asyncio.Socket | None = None
-        self._monitor: zmq.asyncio.Socket | None = None
-        self._tasks: list[asyncio.Task] = []
+        self._sock: zmq.Socket | None = None
+        self._monitor: zmq.Socket | None = None
+        self._readers: list[LoopReader] = []
         self.connected = False
-        # The process-wide contexts: never garbage-collected, so no Context.__del__ ever blocks in
+        # The process-wide context: never garbage-collected, so no Context.__del__ ever blocks in
         # term() waiting on a socket (a per-object context did, hanging the next test run).
         self._sync_ctx = zmq.Context.instance()
         self._local = threading.local()
         self._sync_lock = threading.Lock()
         self._sync_socks: list[zmq.Socket] = []
 
-    # --- the async socket, on the worker's event loop ------------------------------------------
-    def _ensure(self) -> zmq.asyncio.Socket:
+    # --- the socket on the worker's event loop (read by a LoopReader, no future per reply) ------
+    def _ensure(self) -> zmq.Socket:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # first use, or a new loop (tests run several)
             self._open(loop)
@@ -64,8 +63,7 @@ class EngineConnection:
 
     def _open(self, loop: asyncio.AbstractEventLoop) -> None:
         self._close_async()  # a previous loop's sockets
-        self._ctx = zmq.asyncio.Context.instance()
-        sock = self._ctx.socket(zmq.DEALER)
+        sock = self._sync_ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.IMMEDIATE, 1)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.RECONNECT_IVL, 100)
@@ -73,39 +71,49 @@ class EngineConnection:
         monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED)
         sock.connect(self.endpoint)
         self._loop, self._sock, self._monitor, self._pending = loop, sock, monitor, {}
-        self._tasks = [loop.create_task(self._read(sock)), loop.create_task(self._watch(monitor))]
+        self._readers = [LoopReader(sock, loop, self._on_reply), LoopReader(monitor, loop, self._on_event, True)]
 
-    async def _read(self, sock: zmq.asyncio.Socket) -> None:
-        while True:
-            frame = await sock.recv()
-            try:
-                replies = loads(frame)
-            except Exception:  # one bad frame must not stop every other request's replies
-                log.exception("unreadable reply from the engine process; dropped")
-                continue
-            for rid, kind, payload in replies:
-                queue = self._pending.get(rid)
-                if queue is not None:
-                    queue.put_nowait((kind, payload))
+    def _on_reply(self, frame: bytes) -> None:
+        try:
+            replies = loads(frame)
+        except Exception:  # one bad frame must not stop every other request's replies
+            log.exception("unreadable reply from the engine process; dropped")
+            return
+        for rid, kind, payload in replies:
+            queue = self._pending.get(rid)
+            if queue is not None:
+                queue.put_nowait((kind, payload))
 
-    async def _watch(self, monitor: zmq.asyncio.Socket) -> None:
-        while True:
-            event = parse_monitor_message(await monitor.recv_multipart())["event"]
-            if event == zmq.EVENT_CONNECTED:
-                self.connected = True
-                log.info("engine process connected")
-            elif event == zmq.EVENT_DISCONNECTED:
-                self.connected = False
-                log.warning("engine process went away; failing %d request(s) in flight", len(self._pending))
-                for queue in self._pending.values():
-                    queue.put_nowait((_GONE, None))
+    def _on_event(self, message: list[bytes]) -> None:
+        event = parse_monitor_message(message)["event"]
+        if event == zmq.EVENT_CONNECTED:
+            self.connected = True
+            log.info("engine process connected")
+        elif event == zmq.EVENT_DISCONNECTED:
+            self.connected = False
+            log.warning("engine process went away; failing %d request(s) in flight", len(self._pending))
+            for queue in self._pending.values():
+                queue.put_nowait((_GONE, None))
+
+    def _send(self, frame: bytes) -> bool:
+        """One non-blocking send; False when no engine is connected to take it (ZMQ_IMMEDIATE)."""
+        try:
+            self._sock.send(frame, flags=zmq.NOBLOCK)
+        except zmq.Again:
+            return False
+        finally:
+            self._readers[0].after_send()
+        return True
 
     async def _submit(self, message: tuple) -> None:
-        sock = self._ensure()
-        try:
-            await asyncio.wait_for(sock.send(dumps(message)), SEND_TIMEOUT)
-        except (TimeoutError, zmq.Again):  # no engine connected to take it
-            raise engine_unavailable() from None
+        self._ensure()
+        frame = dumps(message)
+        deadline = self._loop.time() + SEND_TIMEOUT
+        # At once when the engine is connected; while it (re)connects, a few short waits
+        while not self._send(frame):
+            if self._loop.time() >= deadline:  # no engine connected to take it
+                raise engine_unavailable()
+            await asyncio.sleep(0.01)
 
     def open(self) -> tuple[int, asyncio.Queue]:
         self._ensure()
@@ -117,11 +125,7 @@ class EngineConnection:
     def release(self, rid: int, cancel: bool) -> None:
         self._pending.pop(rid, None)
         if cancel and self._sock is not None:
-            # Best effort: if the engine is gone, its slot went with it. The async socket reports a
-            # failed non-blocking send on the future it returns, so read it there (an unread future
-            # exception is reported by the event loop as an error of its own).
-            sent = self._sock.send(dumps((CANCEL, rid, None)), flags=zmq.NOBLOCK)
-            sent.add_done_callback(_ignore_outcome)
+            self._send(dumps((CANCEL, rid, None)))  # best effort: if the engine is gone, so is the slot
 
     async def generate(self, op: str, request: ChatRequest | CompletionRequest) -> AsyncIterator[Delta]:
         """Run a generation in the engine; closing this iterator early cancels it there."""
@@ -137,7 +141,8 @@ class EngineConnection:
             while True:
                 kind, payload = await queue.get()
                 if kind == DELTAS:
-                    for delta in payload:
+                    for item in payload:
+                        delta = expand(item)
                         if delta.finish_reason is not None:
                             running -= 1
                             done = not running
@@ -227,9 +232,9 @@ class EngineConnection:
                 time.sleep(0.1)
 
     def _close_async(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        self._tasks = []
+        for reader in self._readers:
+            reader.close()
+        self._readers = []
         if self._sock is not None:
             try:
                 self._sock.disable_monitor()
@@ -248,11 +253,6 @@ class EngineConnection:
             for sock in self._sync_socks:
                 sock.close(linger=0)
             self._sync_socks.clear()
-
-
-def _ignore_outcome(future: asyncio.Future) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 def _spec(hook) -> dict[str, Any]:

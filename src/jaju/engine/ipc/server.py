@@ -20,14 +20,14 @@ from collections.abc import Callable
 from typing import Any
 
 import zmq
-import zmq.asyncio
 
 from jaju.compliance.watermark import WatermarkHook
 from jaju.engine.base import LogitsHook
 from jaju.engine.bias import LogitBiasHook
 from jaju.engine.catalog import EMBEDDING_MODEL
-from jaju.engine.ipc.wire import (CALL, CALLS, CANCEL, CHAT, COMPLETE, DELTAS, ERROR, RESULT, dumps, error_tuple,
-                                  loads)
+from jaju.engine.ipc.loopsock import LoopReader
+from jaju.engine.ipc.wire import (CALL, CALLS, CANCEL, CHAT, COMPLETE, DELTAS, ERROR, RESULT, compact, dumps,
+                                  error_tuple, loads)
 from jaju.engine.registry import ModelRegistry
 from jaju.errors import ApiError, JajuError
 
@@ -69,8 +69,9 @@ class EngineServer:
         self.registry = registry
         self.endpoint = endpoint
         self.hooks = HookCache()
-        self._ctx = zmq.asyncio.Context()
-        self._sock: zmq.asyncio.Socket | None = None
+        self._ctx = zmq.Context()
+        self._sock: zmq.Socket | None = None
+        self._reader: LoopReader | None = None
         self._tasks: dict[tuple[bytes, int], asyncio.Task] = {}
         # Runs submitted to an engine thread: [backend, Run, choices not finished yet as this loop has seen]
         self._runs: dict[tuple[bytes, int], list] = {}
@@ -102,21 +103,32 @@ class EngineServer:
     async def serve(self) -> None:
         if self._sock is None:
             self.bind()
-        sock = self._sock
         self._loop = asyncio.get_running_loop()
-        while True:
-            ident, frame = await sock.recv_multipart()
+        self._reader = LoopReader(self._sock, self._loop, self._on_request, multipart=True)
+        try:
+            await asyncio.Future()  # requests are read by the callback until this is cancelled
+        finally:
+            self._reader.close()
+
+    def _on_request(self, message: list[bytes]) -> None:
+        ident, frame = message
+        try:
             op, rid, payload = loads(frame)
-            if op in (CHAT, COMPLETE):
-                self._tasks[(ident, rid)] = asyncio.create_task(self._generate(ident, rid, op, payload))
-            elif op == CANCEL:
-                self._cancel((ident, rid))
-            elif op == CALL:
-                asyncio.create_task(self._call(ident, rid, *payload))
+        except Exception:  # one unreadable frame must not stop the others
+            log.exception("unreadable request from a worker; dropped")
+            return
+        if op in (CHAT, COMPLETE):
+            self._tasks[(ident, rid)] = asyncio.create_task(self._generate(ident, rid, op, payload))
+        elif op == CANCEL:
+            self._cancel((ident, rid))
+        elif op == CALL:
+            asyncio.create_task(self._call(ident, rid, *payload))
 
     def close(self) -> None:
         for key in list(self._tasks) + list(self._runs):
             self._cancel(key)
+        if self._reader is not None:
+            self._reader.close()
         if self._sock is not None:
             self._sock.close(linger=0)
         self._ctx.term()
@@ -265,6 +277,7 @@ class EngineServer:
     def _queue(self, ident: bytes, rid: int, kind: str, payload: Any) -> None:
         box = self._outbox.setdefault(ident, [])
         if kind == DELTAS:
+            payload = compact(payload)
             if box and box[-1][0] == rid and box[-1][1] == DELTAS:
                 box[-1][2].append(payload)
             else:
@@ -273,29 +286,24 @@ class EngineServer:
             box.append([rid, kind, payload])
 
     def _flush(self) -> None:
-        """Send every worker's batch of replies; a plain callback, since a send never waits (no SNDHWM)."""
+        """Send every worker's batch of replies: plain non-blocking sends, which never wait (no SNDHWM)."""
         self._flushing = False
+        gone = []
         while self._outbox:
             ident = next(iter(self._outbox))
             items = self._outbox.pop(ident)
-            # pyzmq tries a non-blocking send at once and returns a future that is already done.
-            sent = self._sock.send_multipart([ident, dumps(items)], flags=zmq.NOBLOCK)
-            if sent.done():
-                self._sent(ident, sent)
-            else:  # only if a send were ever left waiting on this socket; handled the same way, later
-                sent.add_done_callback(lambda f, ident=ident: self._sent(ident, f))
-
-    def _sent(self, ident: bytes, sent: asyncio.Future) -> None:
-        error = None if sent.cancelled() else sent.exception()
-        if error is None:
-            return
-        if isinstance(error, zmq.ZMQError) and error.errno == zmq.EHOSTUNREACH:
-            self._drop(ident)  # the worker is gone
-            return
-        # Anything else (no room although SNDHWM is 0) loses replies: fail that worker's generations
-        # rather than leave them waiting for tokens that will not come.
-        log.error("could not send replies to a worker (%s); cancelling its generations", error)
-        self._drop(ident)
+            try:
+                self._sock.send_multipart([ident, dumps(items)], flags=zmq.NOBLOCK)
+            except zmq.ZMQError as error:
+                if error.errno != zmq.EHOSTUNREACH:
+                    # Anything else (no room although SNDHWM is 0) loses replies: fail that worker's
+                    # generations rather than leave them waiting for tokens that will not come.
+                    log.error("could not send replies to a worker (%s); cancelling its generations", error)
+                gone.append(ident)  # EHOSTUNREACH: the worker is gone
+        if self._reader is not None:
+            self._reader.after_send()
+        for ident in gone:
+            self._drop(ident)
 
     def _drop(self, ident: bytes) -> None:
         """The worker is gone: stop its generations so their slots serve the others."""

@@ -11,7 +11,10 @@ change here.
         "cancel"              payload None: stop the generation and free its slot
         "call"                payload (method, args): tokenize, count_tokens, embed, ... (CALLS)
     engine -> worker   [(rid, kind, payload), ...]   several replies batched in one frame
-        "d"   [Delta, ...]   the next deltas of a generation; the last has a finish_reason
+        "d"   [Delta | (text, index), ...]   the next deltas of a generation; the last has a finish_reason.
+                             A delta that carries only text crosses as a (text, index) tuple
+                             (`compact`/`expand`): unpickling a Delta looks its class up by name, which
+                             was the largest part of a worker's cost per streamed token.
         "e"   error tuple    the request failed (see `error_tuple`)
         "r"   value          the result of a call
 """
@@ -24,6 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from jaju.engine.base import Delta
 from jaju.errors import ApiError, JajuError, ServiceError
 
 CHAT, COMPLETE, CANCEL, CALL = "chat", "complete", "cancel", "call"
@@ -42,6 +46,16 @@ def dumps(obj: Any) -> bytes:
 
 def loads(data: bytes) -> Any:
     return pickle.loads(data)  # noqa: S301 - only our own processes can reach the socket (module doc)
+
+
+def compact(d: Delta) -> Delta | tuple[str, int]:
+    if d.finish_reason is None and d.tool_calls is None and d.usage is None and d.logprobs is None:
+        return (d.text, d.index)
+    return d
+
+
+def expand(item: Delta | tuple[str, int]) -> Delta:
+    return Delta(item[0], index=item[1]) if type(item) is tuple else item
 
 
 def error_tuple(e: BaseException) -> tuple:
