@@ -328,10 +328,10 @@ class InferenceService:
             finals: list[bytes] = []
             async for d in gen.deltas():
                 i = _index(d)
-                delta = chat_wire.delta_wire(d)
-                if delta or chat_wire.logprobs_wire(d):
+                delta, logprobs = chat_wire.delta_wire(d), chat_wire.logprobs_wire(d)
+                if delta or logprobs:
                     yield sse(chat_wire.chunk_body(rid, model, created, delta, None, include_usage, index=i,
-                                                   logprobs=chat_wire.logprobs_wire(d)))
+                                                   logprobs=logprobs))
                 if d.finish_reason is not None:
                     final = chat_wire.chunk_body(rid, model, created, {}, gen.outcome(i).finish, include_usage,
                                                  index=i)
