@@ -45,3 +45,18 @@ def test_cues_find_names(analyzer: Analyzer, text: str, expected: list[str]) -> 
 ])
 def test_cues_leave_everyday_words_alone(analyzer: Analyzer, text: str) -> None:
     assert names(analyzer, text) == []
+
+
+@pytest.mark.parametrize("text", [
+    "이에 따라 담당 부서는 안내 체계를 바꿉니다.",   # 담당 is a label, but 부서 is no name after it
+    "담당 공무원이 직접 연락합니다.",
+    "담당 부처와 협의했습니다.",
+    "이하는 생략합니다.",                          # 이하 + 는
+])
+def test_a_label_before_an_everyday_noun_finds_no_name(analyzer: Analyzer, text: str) -> None:
+    assert names(analyzer, text) == []
+
+
+def test_a_name_that_opens_like_a_word_is_found_when_a_particle_follows(analyzer: Analyzer) -> None:
+    """이하은 reads as 이하 + 은 on its own; 이하은에게 cannot (particles do not stack that way)."""
+    assert names(analyzer, "담당자 이하은에게 보내 주세요.") == ["이하은"]

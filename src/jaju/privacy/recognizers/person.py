@@ -40,7 +40,8 @@ NOT_NAMES = frozenset({"고객", "기사", "부모", "사모", "선생", "원장
                        "연락", "연락처", "성함", "정보", "이고", "이며", "이고요", "이에요", "이라", "이랑", "이나",
                        "이면", "이후", "이전", "이상", "이하", "이내", "이외", "이메일", "주민", "주소지", "전화번호",
                        "소재지", "예금주", "주식회사", "강남구", "연결이", "국회", "전통", "재래", "대학", "회사",
-                       "학교", "병원", "약국", "은행", "지점", "본점", "센터", "현장", "정문", "후문", "주무관", "나이"}) | frozenset(LABELS)
+                       "학교", "병원", "약국", "은행", "지점", "본점", "센터", "현장", "정문", "후문", "주무관", "나이",
+                       "부서", "부처", "공무원"}) | frozenset(LABELS)
 _PARTICLE_END = "은는이가을를의도처"
 _ENDINGS = ("요", "다", "니", "까", "죠", "며", "면", "게")
 _PARTICLES = "|".join(sorted(("이", "가", "은", "는", "을", "를", "의", "에게", "께", "께서", "한테", "와", "과", "도", "만",
@@ -137,7 +138,9 @@ class PersonRecognizer:
         out = []
         pos = 0
         while (m := rx.search(text, pos)) is not None:
-            if _stop(m.group("v")):
+            # A particle or copula right after the name (이하은에게, 이하은입니다) means its last syllable is
+            # not one (이하 + 은): particles do not stack that way.
+            if _stop(m.group("v"), suffixed=rx is not self._titled and m.end() > m.end("v")):
                 # "환자 성함은 송다인": the label word was taken for a name; look again one char on.
                 pos = m.start() + 1
                 continue
@@ -166,7 +169,7 @@ class PersonRecognizer:
         cue_windows = list(spans)
         for m in self._candidate.finditer(text):
             # 주세요, 했습니다: verb endings share syllables with given names.
-            if _stop(m.group("v")) or m.group("v").endswith(_ENDINGS):
+            if _stop(m.group("v"), suffixed=m.end() > m.end("v")) or m.group("v").endswith(_ENDINGS):
                 continue
             lo, hi = m.span()
             # A bare name gets the next word as context (윤석준 alone is NNG, 윤석준 한국은행 NNP);
@@ -232,9 +235,10 @@ def _decided(span: tuple[int, int], settled: set[tuple[int, int]], claimed: list
     return span in settled or any(c.start <= start and end <= c.end and c.score > _KIWI_BEST for c in claimed)
 
 
-def _stop(v: str) -> bool:
-    """A common word (or a common word plus a particle) in a name-shaped slot; 주에 (a noun + 에)."""
-    return (v in NOT_NAMES or (len(v) == 3 and v[:2] in NOT_NAMES and v[2] in _PARTICLE_END)
+def _stop(v: str, suffixed: bool = False) -> bool:
+    """A common word (or, unless another particle follows, a common word plus a particle) in a name-shaped
+    slot; 주에 (a noun + 에)."""
+    return (v in NOT_NAMES or (not suffixed and len(v) == 3 and v[:2] in NOT_NAMES and v[2] in _PARTICLE_END)
             or v.endswith("에"))
 
 
