@@ -134,7 +134,7 @@ class EngineConnection:
         specs = [_spec(h) for h in request.logits_hooks]
         rid, queue = self.open()
         done = True  # nothing to cancel in the engine until it has the request
-        running = request.sampling.n  # choices still to finish: the stream ends with the last of them
+        running = request.sampling.n or 1  # choices still to finish: the stream ends with the last of them
         try:
             await self._submit((op, rid, (plain, specs)))
             done = False
