@@ -6,11 +6,14 @@ connections inherited from the supervisor) and read the same settings the superv
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
 import socket
 from pathlib import Path
+
+import uvicorn
 
 from jaju import logs
 from jaju.engine.catalog import EMBEDDING_MODEL
@@ -71,8 +74,6 @@ def engine_main(config: str | None, data_dir: str | None, endpoint: str, ready) 
 
 def worker_main(config: str | None, data_dir: str | None, endpoint: str, run: Path, sock: socket.socket) -> None:
     """One API worker: Services built for that role (the engine over IPC), uvicorn on the shared socket."""
-    import uvicorn
-
     from jaju.app import create_app
     from jaju.services import build_services
 
@@ -84,11 +85,44 @@ def worker_main(config: str | None, data_dir: str | None, endpoint: str, run: Pa
     config_ = uvicorn.Config(asgi, log_level=settings.log_level, access_log=False, timeout_graceful_shutdown=10,
                              lifespan="on")
     try:
-        uvicorn.Server(config_).run(sockets=[sock])
+        QuietServer(config_).run(sockets=[sock])
     finally:
         services.usage.flush()
         services.audit.close()
         services.db.dispose()
+
+
+class QuietServer(uvicorn.Server):
+    """uvicorn's server with its housekeeping tick once a second instead of ten times.
+
+    uvicorn wakes its loop every 0.1 s to refresh the Date header (once a second) and look for a stop
+    signal. Each wake of an idle worker costs about 0.25 ms of CPU here (2.5 ms a second, measured with
+    a bare uvicorn), taken from the llama.cpp threads on a small machine. This one wakes once a second,
+    and at once when a stop signal comes, so shutting down is not slower.
+    """
+
+    TICK = 1.0
+    _wake: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        self._wake = asyncio.Event()
+        counter = 0  # in uvicorn's tenths of a second: on_tick refreshes the Date header at multiples of 10
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 10) % 864000
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.TICK)
+            except TimeoutError:
+                pass
+            should_exit = await self.on_tick(counter)
+
+    def handle_exit(self, sig: int, frame) -> None:
+        super().handle_exit(sig, frame)
+        if self._wake is not None:
+            try:  # a signal handler runs on the loop's own thread, between its callbacks
+                asyncio.get_running_loop().call_soon(self._wake.set)
+            except RuntimeError:  # the loop is not running (yet, or any more): on_tick will see should_exit
+                pass
 
 
 class _WorkerHeader:
