@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 import pytest
 
@@ -48,15 +49,30 @@ async def test_personal_data_never_reaches_the_engine(api, services, recorded):
 
 
 async def test_streamed_reply_is_restored(api, services, recorded):
+    """The model sees a stand-in name and the user gets the real one back in the stream.
+
+    The stand-in comes from the tenant's key, and the small model at temperature 0 repeats some stand-ins
+    and not others (about one tenant in ten it answers a plain greeting instead). So the promise is checked
+    for up to three tenants: in none may the engine see the name or a placeholder reach the user, and in
+    at least one the model must have repeated the stand-in, which the user then reads as 김민수.
+    """
     text = "김민수 고객님께 보낼 인사말을 '김민수 고객님, 안녕하세요'로 시작해서 한 문장으로 써 주세요."
-    async with api.stream("POST", CHAT, headers=auth(services), json={
-            "model": MODEL, "max_tokens": 30, "temperature": 0, "stream": True,
-            "messages": [{"role": "user", "content": text}]}) as r:
-        lines = [line async for line in r.aiter_lines() if line.startswith("data: {")]
-    content = "".join(json.loads(ln[6:])["choices"][0]["delta"].get("content") or ""
-                      for ln in lines if json.loads(ln[6:]).get("choices"))
-    assert "김민수" not in json.dumps(recorded[-1], ensure_ascii=False)
-    assert "김민수" in content and "PERSON_" not in content  # the user gets the real name back
+    contents = []
+    for attempt in range(3):
+        tenant = services.tenants.create(f"복원-스트림-{attempt}-{secrets.token_hex(3)}", "KR")
+        _, secret = services.keys.create(tenant.id, ["inference"])
+        async with api.stream("POST", CHAT, headers={"Authorization": f"Bearer {secret}"}, json={
+                "model": MODEL, "max_tokens": 30, "temperature": 0, "stream": True,
+                "messages": [{"role": "user", "content": text}]}) as r:
+            lines = [line async for line in r.aiter_lines() if line.startswith("data: {")]
+        content = "".join(json.loads(ln[6:])["choices"][0]["delta"].get("content") or ""
+                          for ln in lines if json.loads(ln[6:]).get("choices"))
+        assert "김민수" not in json.dumps(recorded[-1], ensure_ascii=False)  # the engine saw a stand-in
+        assert "PERSON_" not in content
+        contents.append(content)
+        if "김민수" in content:  # the user gets the real name back
+            return
+    raise AssertionError(f"the model repeated the name for none of three tenants: {contents}")
 
 
 async def test_audit_event_counts_pii_without_values(api, services):

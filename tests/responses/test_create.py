@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 import openai
 import pytest
@@ -164,11 +165,22 @@ async def test_another_tenants_response_is_not_found(client, api, services):
     assert (await client.responses.retrieve(r.id)).id == r.id  # still there for its own tenant
 
 
-async def test_personal_data_restored_in_output(client, spy):
-    r = await client.responses.create(
-        model=MODEL, temperature=0, max_output_tokens=40,
-        input="김민수 고객님께 보낼 인사말을 '김민수 고객님, 안녕하세요'로 시작해서 한 문장으로 써 주세요.")
-    sent = json.dumps(spy[-1], ensure_ascii=False)
-    assert "김민수" not in sent  # the engine saw a pseudonym in its place
-    assert "김민수" in r.output_text and "[PERSON_" not in r.output_text  # the tenant sees the name again
-    assert r.model_extra["jaju"]["pii"]["PERSON"] >= 1
+async def test_personal_data_restored_in_output(api, services, spy):
+    """As tests/api/test_safeguards.py::test_streamed_reply_is_restored: up to three tenants, since the
+    small model repeats some tenants' stand-in names and not others; in at least one it must."""
+    outputs = []
+    for attempt in range(3):
+        tenant = services.tenants.create(f"복원-응답-{attempt}-{secrets.token_hex(3)}", "KR")
+        _, secret = services.keys.create(tenant.id, ["inference"])
+        client = openai.AsyncOpenAI(base_url="http://jaju.test/v1", api_key=secret, http_client=api, max_retries=0)
+        r = await client.responses.create(
+            model=MODEL, temperature=0, max_output_tokens=40,
+            input="김민수 고객님께 보낼 인사말을 '김민수 고객님, 안녕하세요'로 시작해서 한 문장으로 써 주세요.")
+        sent = json.dumps(spy[-1], ensure_ascii=False)
+        assert "김민수" not in sent  # the engine saw a pseudonym in its place
+        assert "[PERSON_" not in r.output_text
+        assert r.model_extra["jaju"]["pii"]["PERSON"] >= 1
+        outputs.append(r.output_text)
+        if "김민수" in r.output_text:  # the tenant sees the name again
+            return
+    raise AssertionError(f"the model repeated the name for none of three tenants: {outputs}")
