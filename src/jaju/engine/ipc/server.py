@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import zmq
@@ -62,6 +63,16 @@ class HookCache:
         return hook
 
 
+@dataclass(slots=True)
+class _Submitted:
+    """A run an engine thread is generating, and its choices not finished yet as this loop has seen them
+    (`Run.running` is the engine thread's count, ahead of the deltas still waiting in `_posted`)."""
+
+    backend: Any
+    run: Any
+    running: int
+
+
 class EngineServer:
     """Answers workers' generations and calls from one ModelRegistry."""
 
@@ -73,8 +84,7 @@ class EngineServer:
         self._sock: zmq.Socket | None = None
         self._reader: LoopReader | None = None
         self._tasks: dict[tuple[bytes, int], asyncio.Task] = {}
-        # Runs submitted to an engine thread: [backend, Run, choices not finished yet as this loop has seen]
-        self._runs: dict[tuple[bytes, int], list] = {}
+        self._runs: dict[tuple[bytes, int], _Submitted] = {}  # runs an engine thread is generating
         self._outbox: dict[bytes, list[list]] = {}
         self._flushing = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -143,7 +153,7 @@ class EngineServer:
             prepare = getattr(backend, "prepare_chat" if op == CHAT else "prepare_completion", None)
             if prepare is not None:  # the embedded engine: its thread posts the deltas (`_post`)
                 run = prepare(request)
-                self._runs[key] = [backend, run, len(run.seqs)]
+                self._runs[key] = _Submitted(backend, run, len(run.seqs))
                 try:
                     backend.submit(run, lambda item: self._post(ident, rid, item))
                 except BaseException:
@@ -169,8 +179,7 @@ class EngineServer:
             task.cancel()
         submitted = self._runs.pop(key, None)
         if submitted is not None:
-            backend, run, _ = submitted
-            backend.cancel(run)  # its slot is free before the next decode step
+            submitted.backend.cancel(submitted.run)  # its slot is free before the next decode step
 
     def _post(self, ident: bytes, rid: int, item: Any) -> None:
         """From an engine thread: a delta or an error of a run. Wakes the loop once for all that wait."""
@@ -198,8 +207,8 @@ class EngineServer:
                 self._fail(ident, rid, item, flush=False)
                 continue
             if item.finish_reason is not None:
-                submitted[2] -= 1
-                if not submitted[2]:
+                submitted.running -= 1
+                if not submitted.running:
                     del self._runs[key]  # its last choice: nothing more comes for it
             self._queue(ident, rid, DELTAS, item)
         self._flush()
