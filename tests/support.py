@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 import subprocess
 import time
@@ -43,6 +44,19 @@ def close_services(services) -> None:
         if scheduler is not None:
             scheduler.close()
     services.db.dispose()
+
+
+def restore_attempts(services, label: str, tries: int = 3):
+    """Keys of up to `tries` new KR tenants, for tests that the user gets an original value back.
+
+    Stand-in names and numbers come from each tenant's own (random) key, and the small model at
+    temperature 0 repeats some stand-ins and not others. A restore test checks every attempt (the engine
+    never sees the value, no placeholder reaches the user) and needs one attempt in which the model
+    repeated the stand-in and the user read the original; it stops at the first.
+    """
+    for i in range(tries):
+        tenant = services.tenants.create(f"{label}-{i}-{secrets.token_hex(3)}", "KR")
+        yield services.keys.create(tenant.id, ["inference"])[1]
 
 
 def spy_on_chat(engine, monkeypatch) -> list[str]:

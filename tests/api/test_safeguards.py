@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import secrets
 
 import pytest
+
+from tests.support import restore_attempts
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 MODEL = "qwen2.5-coder-0.5b-instruct"
@@ -58,9 +59,7 @@ async def test_streamed_reply_is_restored(api, services, recorded):
     """
     text = "김민수 고객님께 보낼 인사말을 '김민수 고객님, 안녕하세요'로 시작해서 한 문장으로 써 주세요."
     contents = []
-    for attempt in range(3):
-        tenant = services.tenants.create(f"복원-스트림-{attempt}-{secrets.token_hex(3)}", "KR")
-        _, secret = services.keys.create(tenant.id, ["inference"])
+    for secret in restore_attempts(services, "복원-인사"):
         async with api.stream("POST", CHAT, headers={"Authorization": f"Bearer {secret}"}, json={
                 "model": MODEL, "max_tokens": 30, "temperature": 0, "stream": True,
                 "messages": [{"role": "user", "content": text}]}) as r:

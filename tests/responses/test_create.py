@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 
 import openai
 import pytest
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from jaju.responses.tables import StoredResponse
 from jaju.store.tables import AuditEvent
 from tests.responses.conftest import auth
+from tests.support import restore_attempts
 
 pytestmark = [pytest.mark.anyio, pytest.mark.engine]
 MODEL = "qwen2.5-coder-0.5b-instruct"
@@ -169,9 +169,7 @@ async def test_personal_data_restored_in_output(api, services, spy):
     """As tests/api/test_safeguards.py::test_streamed_reply_is_restored: up to three tenants, since the
     small model repeats some tenants' stand-in names and not others; in at least one it must."""
     outputs = []
-    for attempt in range(3):
-        tenant = services.tenants.create(f"복원-응답-{attempt}-{secrets.token_hex(3)}", "KR")
-        _, secret = services.keys.create(tenant.id, ["inference"])
+    for secret in restore_attempts(services, "복원-응답"):
         client = openai.AsyncOpenAI(base_url="http://jaju.test/v1", api_key=secret, http_client=api, max_retries=0)
         r = await client.responses.create(
             model=MODEL, temperature=0, max_output_tokens=40,
