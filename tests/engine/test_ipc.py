@@ -20,7 +20,8 @@ from jaju.engine.base import ChatRequest, CompletionRequest, SamplingParams
 from jaju.engine.catalog import EMBEDDING_MODEL
 from jaju.engine.ipc.client import EngineClient, EngineConnection, RemoteE5Backend
 from jaju.engine.ipc.server import EngineServer
-from jaju.engine.ipc.wire import CHAT, dumps
+from jaju.engine.ipc.channel import ChannelReader
+from jaju.engine.ipc.wire import CHAT, channel_path, dumps, loads
 from jaju.errors import ApiError
 
 pytestmark = [pytest.mark.engine, pytest.mark.anyio]
@@ -29,8 +30,8 @@ QUESTION = "대한민국의 수도는 어디인가요?"
 
 
 @pytest.fixture(scope="module")
-def endpoint(services, tmp_path_factory):
-    """An EngineServer on its own thread and loop, over the session's loaded models."""
+def served(services, tmp_path_factory):
+    """An EngineServer on its own thread and loop, over the session's loaded models: (endpoint, server)."""
     run = tmp_path_factory.mktemp("ipc")
     ep = f"ipc://{run / 'engine.sock'}"
     server = EngineServer(services.models, ep)
@@ -51,9 +52,14 @@ def endpoint(services, tmp_path_factory):
     thread = threading.Thread(target=run_loop, name="test-engine-server", daemon=True)
     thread.start()
     bound.wait(10)
-    yield ep
+    yield ep, server
     loop.call_soon_threadsafe(lambda: [t.cancel() for t in asyncio.all_tasks(loop)])
     thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def endpoint(served):
+    return served[0]
 
 
 @pytest.fixture
@@ -241,3 +247,59 @@ async def test_a_tool_call_crosses_parsed(client, local):
     assert remote[0].finish_reason == here[0].finish_reason == "tool_calls"
     assert [(c.name, c.arguments) for c in remote[0].tool_calls] == [(c.name, c.arguments) for c in here[0].tool_calls]
     assert remote[0].tool_calls[0].name == "get_weather" and "부산" in remote[0].tool_calls[0].arguments
+
+
+async def wait_for(check, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def test_tokens_come_over_the_worker_channel_not_the_engine_loop(client, conn, served, local):
+    """Once a worker's channel is registered, the engine thread writes its deltas there itself."""
+    _, server = served
+    await collect(client.chat(ask(max_tokens=2)))  # connects, and the channel with it
+    assert await wait_for(lambda: conn._ident in server._channels)
+    frames = []
+    inner = conn._channel._on_frame
+    conn._channel._on_frame = lambda f: (frames.append(loads(f)), inner(f))
+    relayed = []
+    drain = server._drain
+    server._drain = lambda: (relayed.append(1), drain())  # the loop's relay of deltas (ZeroMQ path)
+    try:
+        remote_text, remote_last = await collect(client.chat(ask()))
+    finally:
+        del server._drain
+    local_text, _ = await collect(local.chat(ask()))
+    assert remote_text == local_text and remote_last.finish_reason is not None
+    deltas = [d for f in frames for _, kind, batch in f if kind == "d" for d in batch]
+    assert len(deltas) >= 2 and not relayed
+    assert await wait_for(lambda: not server._runs)  # the loop heard the run end
+
+
+async def test_a_worker_whose_channel_closes_frees_its_slots(served, local):
+    """A worker killed mid-stream: its channel closes, and the engine cancels its generations at once."""
+    endpoint, server = served
+    loop = asyncio.get_running_loop()
+    ident = b"w-test-vanishing"
+    frames = []
+    reader = ChannelReader(channel_path(endpoint), ident, loop, frames.append, lambda: None)
+    assert await wait_for(lambda: ident in server._channels)
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.ROUTING_ID, ident)
+    sock.connect(endpoint)
+    try:
+        sock.send(dumps((CHAT, 1, (ask("한국의 역사를 길게 설명해 주세요.", 400), []))))
+        assert await wait_for(lambda: frames, 60)  # generating: the first deltas came over the channel
+        reader.close()  # the worker dies; its ZeroMQ socket stays open and says nothing
+        await wait_idle(local.scheduler, local.settings.parallel)
+        assert local.scheduler.active == 0
+        assert len(local.scheduler._free_slots) == local.settings.parallel
+        assert ident not in server._channels
+    finally:
+        sock.close(linger=0)
+        ctx.term()

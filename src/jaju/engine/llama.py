@@ -173,9 +173,11 @@ class LlamaEngine:
         return Run([Sequence(prompt=prompt, sampling=sampling, hooks=request.logits_hooks,
                              max_new=self._max_new(sampling.max_tokens), emit=None) for _ in range(sampling.n)])
 
-    def submit(self, run: Run, deliver: Callable[[Delta | BaseException], None]) -> None:
+    def submit(self, run: Run, deliver: Callable[[Delta | BaseException], None],
+               flush: Callable[[], None] | None = None) -> None:
         """Start a prepared run; `deliver` gets its deltas (then its last one, or an error) on the engine
-        thread, so it must not block. The engine process sends them on from there without a task per token."""
+        thread, so it must not block, and `flush` is called there after each decode step the run took
+        part in. The engine process sends them on from there without a task per token."""
         if self.scheduler is None:
             raise ApiError(503, f"Model {self.info.id} is not loaded yet.", "service_unavailable", "model_loading")
 
@@ -186,6 +188,7 @@ class LlamaEngine:
 
         for seq in run.seqs:
             seq.emit = emit
+            seq.flush = flush
         self.scheduler.submit(*run.seqs)
 
     def cancel(self, run: Run) -> None:

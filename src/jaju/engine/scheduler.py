@@ -42,6 +42,9 @@ class Sequence:
     max_new: int
     emit: Emit
     grammar: str | None = None
+    # Called once after every decode step in which this sequence took part (shared callables once per
+    # step): a consumer can send what `emit` gathered during the step as one message.
+    flush: Callable[[], None] | None = None
     hooks: list[LogitsHook] = field(default_factory=list)
     split_tools: bool = False
     cancelled: bool = False
@@ -179,8 +182,10 @@ class Scheduler:
             self._stopping = True
             self._cv.notify()
         self._thread.join(timeout=30)
-        for seq in list(self._pending) + self._active:
+        left = list(self._pending) + self._active
+        for seq in left:
             seq.emit(ApiError(503, "The engine is shutting down.", "service_unavailable", "engine_stopped"))
+        _flush(left)
         llama_cpp.llama_batch_free(self._batch)
 
     # --- sampler ----------------------------------------------------------------------------
@@ -209,6 +214,7 @@ class Scheduler:
                     self._admit()
                 if self._stopping:
                     return
+                stepping = self._active[:]
             try:
                 self._step()
             except ApiError as e:
@@ -220,6 +226,7 @@ class Scheduler:
                                  "engine_error")
                 for seq in list(self._active):
                     self._finish(seq, None, error=error)
+            _flush(stepping)
 
     def _admit(self) -> None:
         while self._pending and len(self._free_slots) > len(self._pending[0].children):
@@ -470,6 +477,15 @@ def _common_prefix(a, b) -> int:
             break
         n += 1
     return n
+
+
+def _flush(seqs: list[Sequence]) -> None:
+    flushes = {seq.flush for seq in seqs if seq.flush is not None}
+    for flush in flushes:
+        try:
+            flush()
+        except Exception:  # a consumer's failure must not stop the engine thread
+            log.exception("sending a step's output failed")
 
 
 def _free_samplers(seq: Sequence) -> None:

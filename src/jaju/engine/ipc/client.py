@@ -1,7 +1,8 @@
 """The worker's side: `EngineClient` is a `Backend` whose model runs in the engine process.
 
 One `EngineConnection` per worker process: a DEALER socket read on the worker's event loop for generations
-and calls, plus one small blocking socket per thread for the few synchronous calls (tokenize, the
+and calls, the token channel beside it (channel.py: the engine thread writes streamed tokens straight
+to it), plus one small blocking socket per thread for the few synchronous calls (tokenize, the
 knowledge bases' e5 embedder). While the engine process is down every request fails at once with 503
 `engine_unavailable` (ZMQ_IMMEDIATE: nothing is queued for an absent peer), generations in flight end
 with the same error when the socket reports the disconnect, and the socket reconnects by itself when
@@ -14,6 +15,7 @@ import asyncio
 import copy
 import itertools
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,14 +25,16 @@ from zmq.utils.monitor import parse_monitor_message
 
 from jaju.engine.base import ChatRequest, CompletionRequest, Delta, EmbeddingResult, ModelInfo
 from jaju.engine.embeddings import E5Backend
+from jaju.engine.ipc.channel import ChannelReader
 from jaju.engine.ipc.loopsock import LoopReader
-from jaju.engine.ipc.wire import (CALL, CANCEL, CHAT, COMPLETE, DELTAS, ERROR, RESULT, dumps, engine_unavailable,
-                                  expand, loads, raise_error)
+from jaju.engine.ipc.wire import (CALL, CANCEL, CHAT, COMPLETE, DELTAS, ERROR, RESULT, channel_path, dumps,
+                                  engine_unavailable, expand, loads, raise_error)
 from jaju.errors import ApiError
 
 log = logging.getLogger("jaju.engine.ipc")
 
 SEND_TIMEOUT = 0.25  # no engine connected within this -> 503 at once, never a queued request
+CHANNEL_RETRY = 1.0  # seconds between attempts to connect the token channel while the engine has none
 CALL_TIMEOUT = 60.0  # a call (tokenize, embed a batch of passages) that takes longer: the engine is stuck
 _GONE = "gone"
 
@@ -46,6 +50,9 @@ class EngineConnection:
         self._sock: zmq.Socket | None = None
         self._monitor: zmq.Socket | None = None
         self._readers: list[LoopReader] = []
+        self._ident = b""
+        self._channel: ChannelReader | None = None
+        self._channel_retry = 0.0
         self.connected = False
         # The process-wide context: never garbage-collected, so no Context.__del__ ever blocks in
         # term() waiting on a socket (a per-object context did, hanging the next test run).
@@ -64,6 +71,9 @@ class EngineConnection:
     def _open(self, loop: asyncio.AbstractEventLoop) -> None:
         self._close_async()  # a previous loop's sockets
         sock = self._sync_ctx.socket(zmq.DEALER)
+        # A routing id of our own, so the engine can tell which token channel is this socket's.
+        self._ident = b"w" + os.urandom(15)
+        sock.setsockopt(zmq.ROUTING_ID, self._ident)
         sock.setsockopt(zmq.IMMEDIATE, 1)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.RECONNECT_IVL, 100)
@@ -72,6 +82,27 @@ class EngineConnection:
         sock.connect(self.endpoint)
         self._loop, self._sock, self._monitor, self._pending = loop, sock, monitor, {}
         self._readers = [LoopReader(sock, loop, self._on_reply), LoopReader(monitor, loop, self._on_event, True)]
+        self._channel_retry = 0.0
+
+    def _connect_channel(self) -> None:
+        """Connect the token channel if the engine listens (else replies keep coming over ZeroMQ)."""
+        if (self._channel is not None and not self._channel.closed) or self._loop is None:
+            return
+        self._channel = None
+        now = self._loop.time()
+        if now < self._channel_retry:
+            return
+        try:
+            self._channel = ChannelReader(channel_path(self.endpoint), self._ident, self._loop, self._on_reply,
+                                          self._channel_lost)
+        except OSError:
+            self._channel_retry = now + CHANNEL_RETRY
+
+    def _channel_lost(self) -> None:
+        """The engine closed this worker's channel: it stopped, or dropped this worker. Either way the
+        generations in flight will get nothing more; they end with 503 (as on a disconnect)."""
+        self._channel = None
+        self._fail_pending()
 
     def _on_reply(self, frame: bytes) -> None:
         try:
@@ -89,11 +120,17 @@ class EngineConnection:
         if event == zmq.EVENT_CONNECTED:
             self.connected = True
             log.info("engine process connected")
+            self._channel_retry = 0.0
+            self._connect_channel()
         elif event == zmq.EVENT_DISCONNECTED:
             self.connected = False
+            self._fail_pending()
+
+    def _fail_pending(self) -> None:
+        if self._pending:
             log.warning("engine process went away; failing %d request(s) in flight", len(self._pending))
-            for queue in self._pending.values():
-                queue.put_nowait((_GONE, None))
+        for queue in self._pending.values():
+            queue.put_nowait((_GONE, None))
 
     def _send(self, frame: bytes) -> bool:
         """One non-blocking send; False when no engine is connected to take it (ZMQ_IMMEDIATE)."""
@@ -117,6 +154,8 @@ class EngineConnection:
 
     def open(self) -> tuple[int, asyncio.Queue]:
         self._ensure()
+        if self._channel is None and self.connected:
+            self._connect_channel()
         rid = next(self._ids)
         queue: asyncio.Queue = asyncio.Queue()
         self._pending[rid] = queue
@@ -235,6 +274,9 @@ class EngineConnection:
         for reader in self._readers:
             reader.close()
         self._readers = []
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
         if self._sock is not None:
             try:
                 self._sock.disable_monitor()

@@ -2,12 +2,14 @@
 
 One ROUTER socket; each worker is a DEALER. A generation is prepared on this process's loop and
 submitted to the existing `LlamaEngine`, so requests from all workers share one batch. Its deltas do
-not pass through a task or a queue per token: the engine thread posts them to a list and wakes the loop
-once for all that are waiting (`_post`), and the loop sends them batched per worker, every delta that is
-ready in one frame. That keeps the hop's cost per token low, for one stream and for many.
+not pass through this loop at all when the worker has connected its token channel (channel.py): the
+engine thread writes each decode step's deltas for that worker to the worker's unix socket itself, in
+one frame. Without a channel (a worker that has not connected one yet) the engine thread posts them to
+a list and wakes the loop once for all that are waiting (`_post`), and the loop sends them over ZeroMQ,
+batched per worker.
 
-A worker that goes away (killed, restarted) is noticed on the next send (ROUTER_MANDATORY): its
-generations are cancelled and their sequence slots freed at once.
+A worker that goes away (killed, restarted) is noticed when its channel closes, or on the next ZeroMQ
+send (ROUTER_MANDATORY): its generations are cancelled and their sequence slots freed at once.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from jaju.compliance.watermark import WatermarkHook
 from jaju.engine.base import LogitsHook
 from jaju.engine.bias import LogitBiasHook
 from jaju.engine.catalog import EMBEDDING_MODEL
+from jaju.engine.ipc.channel import ChannelListener, DeltaChannel
 from jaju.engine.ipc.loopsock import LoopReader
-from jaju.engine.ipc.wire import (CALL, CALLS, CANCEL, CHAT, COMPLETE, DELTAS, ERROR, RESULT, compact, dumps,
-                                  error_tuple, loads)
+from jaju.engine.ipc.wire import (CALL, CALLS, CANCEL, CHAT, COMPLETE, DELTAS, ERROR, RESULT, channel_path, compact,
+                                  dumps, error_tuple, loads)
 from jaju.engine.registry import ModelRegistry
 from jaju.errors import ApiError, JajuError
 
@@ -91,6 +94,8 @@ class EngineServer:
         self._posted: list[tuple[bytes, int, Any]] = []  # from engine threads, under _lock
         self._lock = threading.Lock()
         self._waking = False
+        self._listener: ChannelListener | None = None
+        self._channels: dict[bytes, DeltaChannel] = {}  # workers' token channels, by ZeroMQ routing id
 
     def bind(self) -> None:
         sock = self._ctx.socket(zmq.ROUTER)
@@ -101,11 +106,14 @@ class EngineServer:
         sock.setsockopt(zmq.SNDHWM, 0)
         sock.setsockopt(zmq.LINGER, 0)
         path = self.endpoint.removeprefix("ipc://")
-        if os.path.exists(path):
-            os.unlink(path)  # left by an engine process that was killed
+        tokens = channel_path(self.endpoint)
+        for stale in (path, tokens):
+            if os.path.exists(stale):
+                os.unlink(stale)  # left by an engine process that was killed
         old = os.umask(0o177)
         try:
             sock.bind(self.endpoint)
+            self._listener = ChannelListener(tokens, self._on_channel, self._on_channel_gone)
         finally:
             os.umask(old)
         self._sock = sock
@@ -115,6 +123,7 @@ class EngineServer:
             self.bind()
         self._loop = asyncio.get_running_loop()
         self._reader = LoopReader(self._sock, self._loop, self._on_request, multipart=True)
+        self._listener.start(self._loop)
         try:
             await asyncio.Future()  # requests are read by the callback until this is cancelled
         finally:
@@ -137,6 +146,11 @@ class EngineServer:
     def close(self) -> None:
         for key in list(self._tasks) + list(self._runs):
             self._cancel(key)
+        for channel in self._channels.values():
+            channel.close()
+        self._channels.clear()
+        if self._listener is not None:
+            self._listener.close()
         if self._reader is not None:
             self._reader.close()
         if self._sock is not None:
@@ -151,11 +165,15 @@ class EngineServer:
             request.logits_hooks = [self.hooks.build(s) for s in specs]
             backend = await self.registry.get(request.model)
             prepare = getattr(backend, "prepare_chat" if op == CHAT else "prepare_completion", None)
-            if prepare is not None:  # the embedded engine: its thread posts the deltas (`_post`)
+            if prepare is not None:  # the embedded engine: its thread sends the deltas on
                 run = prepare(request)
                 self._runs[key] = _Submitted(backend, run, len(run.seqs))
+                channel = self._channels.get(ident)
                 try:
-                    backend.submit(run, lambda item: self._post(ident, rid, item))
+                    if channel is not None and not channel.closed:
+                        backend.submit(run, self._direct(key, run, channel), channel.flush)
+                    else:
+                        backend.submit(run, lambda item: self._post(ident, rid, item))
                 except BaseException:
                     self._runs.pop(key, None)
                     raise
@@ -180,6 +198,45 @@ class EngineServer:
         submitted = self._runs.pop(key, None)
         if submitted is not None:
             submitted.backend.cancel(submitted.run)  # its slot is free before the next decode step
+
+    def _direct(self, key: tuple[bytes, int], run: Any, channel: DeltaChannel) -> Callable[[Any], None]:
+        """The engine thread's delivery into a worker's channel: a delta or an error of a run, sent with
+        the rest of its decode step (`channel.flush`). The loop hears of the run only when it is over."""
+        rid = key[1]
+        loop = self._loop
+
+        def deliver(item: Any) -> None:
+            if isinstance(item, BaseException):
+                if not isinstance(item, JajuError):
+                    log.error("engine request failed", exc_info=item)
+                channel.put(rid, ERROR, error_tuple(item))
+            else:
+                channel.put(rid, DELTAS, compact(item))
+                if not run.done:
+                    return
+            try:
+                loop.call_soon_threadsafe(self._ended, key, run)
+            except RuntimeError:  # the loop is closed: the process is stopping
+                pass
+
+        return deliver
+
+    def _ended(self, key: tuple[bytes, int], run: Any) -> None:
+        submitted = self._runs.get(key)
+        if submitted is not None and submitted.run is run:
+            del self._runs[key]
+
+    def _on_channel(self, ident: bytes, channel: DeltaChannel) -> None:
+        old = self._channels.get(ident)
+        if old is not None:
+            old.close()
+        self._channels[ident] = channel
+
+    def _on_channel_gone(self, ident: bytes, channel: DeltaChannel) -> None:
+        """A worker's channel closed: the worker is gone (or stopped reading); stop its generations."""
+        if self._channels.get(ident) is channel:
+            del self._channels[ident]
+            self._drop(ident)
 
     def _post(self, ident: bytes, rid: int, item: Any) -> None:
         """From an engine thread: a delta or an error of a run. Wakes the loop once for all that wait."""

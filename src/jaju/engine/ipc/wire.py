@@ -89,3 +89,8 @@ def run_dir(data_dir: Path, owner_pid: int) -> Path:
 
 def endpoint(run: Path) -> str:
     return f"ipc://{run / 'engine.sock'}"
+
+
+def channel_path(endpoint: str) -> str:
+    """The token channels' socket (channel.py), beside the ZeroMQ endpoint's."""
+    return str(Path(endpoint.removeprefix("ipc://")).with_name("tokens.sock"))
