@@ -49,6 +49,14 @@ def from_thread(fn) -> None:
     assert not t.is_alive(), "the writing thread waited for the reader"
 
 
+async def soon(check, seconds: float = 5) -> None:
+    """Let the loop run until `check()` holds (callbacks the engine side scheduled), or `seconds` pass."""
+    for _ in range(int(seconds / 0.01)):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+
+
 async def read_all(sock: socket.socket, frames_wanted: int) -> list:
     sock.setblocking(False)
     loop = asyncio.get_running_loop()
@@ -103,10 +111,7 @@ async def test_a_worker_that_is_gone_breaks_the_channel_once():
             channel.flush()
 
     from_thread(engine_thread)
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if broken:
-            break
+    await soon(lambda: broken)
     assert broken == [1] and channel.closed
 
 
@@ -120,10 +125,7 @@ async def test_a_worker_that_stops_reading_is_cut_off(monkeypatch):
             channel.flush()
 
     from_thread(engine_thread)
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if broken:
-            break
+    await soon(lambda: broken)
     assert broken == [1] and channel.closed
     worker.close()
 
@@ -136,24 +138,15 @@ async def test_listener_registers_a_worker_by_its_id_and_hears_it_go(tmp_path):
     listener.start(loop)
     frames, lost = [], []
     reader = ChannelReader(str(tmp_path / "tokens.sock"), b"w-worker-1", loop, frames.append, lambda: lost.append(1))
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if registered:
-            break
+    await soon(lambda: registered)
     assert list(registered) == [b"w-worker-1"]
     engine_end = registered[b"w-worker-1"]
     engine_end.put(3, "d", ("대한민국", 0))
     engine_end.flush()
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if frames:
-            break
+    await soon(lambda: frames)
     assert [loads(f) for f in frames] == [[[3, "d", [("대한민국", 0)]]]]
     reader.close()  # the worker goes away
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if gone:
-            break
+    await soon(lambda: gone)
     assert gone == [(b"w-worker-1", engine_end)] and engine_end.closed and not lost
     listener.close()
 
@@ -166,15 +159,9 @@ async def test_a_worker_hears_when_the_engine_closes_its_channel(tmp_path):
     listener.start(loop)
     lost = []
     reader = ChannelReader(str(tmp_path / "tokens.sock"), b"w2", loop, lambda f: None, lambda: lost.append(1))
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if registered:
-            break
+    await soon(lambda: registered)
     registered[b"w2"].close()  # the engine process stops
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if lost:
-            break
+    await soon(lambda: lost)
     assert lost == [1] and reader.closed
     listener.close()
 

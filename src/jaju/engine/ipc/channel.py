@@ -138,6 +138,11 @@ class DeltaChannel:
             self._writing = False
         self.loop.remove_writer(self.sock.fileno())
 
+    def lost(self) -> None:
+        """The worker closed its end."""
+        with self._lock:
+            self._break()
+
     def _break(self) -> None:
         """Under the lock: close, and tell the loop the worker is gone (once)."""
         if self.closed:
@@ -234,8 +239,7 @@ class ChannelListener:
             data = b""
         if data:
             return  # nothing is expected from a worker after its greeting; ignored
-        with channel._lock:
-            channel._break()
+        channel.lost()
 
     def close(self) -> None:
         for conn in self._greeting:
