@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from jaju.engine.ipc.wire import dumps
+from jaju.engine.ipc.wire import add_reply, dumps
 
 log = logging.getLogger("jaju.engine.ipc")
 
@@ -36,7 +36,10 @@ _READ = 256 * 1024
 
 
 def frame(obj: Any) -> bytes:
-    data = dumps(obj)
+    return _prefixed(dumps(obj))
+
+
+def _prefixed(data: bytes) -> bytes:
     return len(data).to_bytes(_LEN, "little") + data
 
 
@@ -79,11 +82,7 @@ class DeltaChannel:
     def put(self, rid: int, kind: str, payload: Any) -> None:
         """Queue one reply for the next `flush`; consecutive deltas of one request share an entry."""
         with self._lock:
-            pending = self._pending
-            if pending and pending[-1][0] == rid and pending[-1][1] == kind == "d":
-                pending[-1][2].append(payload)
-            else:
-                pending.append([rid, kind, [payload] if kind == "d" else payload])
+            add_reply(self._pending, rid, kind, payload)
 
     def flush(self) -> None:
         """Send what `put` gathered as one frame, without ever waiting for the worker."""
@@ -271,7 +270,7 @@ class ChannelReader:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.connect(path)
-            sock.sendall(len(ident).to_bytes(_LEN, "little") + ident)  # raw: who this is
+            sock.sendall(_prefixed(ident))  # raw bytes, not a pickle: who this is
         except OSError:
             sock.close()
             raise

@@ -30,8 +30,8 @@ from jaju.engine.bias import LogitBiasHook
 from jaju.engine.catalog import EMBEDDING_MODEL
 from jaju.engine.ipc.channel import ChannelListener, DeltaChannel
 from jaju.engine.ipc.loopsock import LoopReader
-from jaju.engine.ipc.wire import (CALL, CALLS, CANCEL, CHAT, COMPLETE, DELTAS, ERROR, RESULT, channel_path, compact,
-                                  dumps, error_tuple, loads)
+from jaju.engine.ipc.wire import (CALL, CALLS, CANCEL, CHAT, COMPLETE, DELTAS, ERROR, RESULT, add_reply,
+                                  channel_path, compact, dumps, error_tuple, loads)
 from jaju.engine.registry import ModelRegistry
 from jaju.errors import ApiError, JajuError
 
@@ -341,15 +341,7 @@ class EngineServer:
             asyncio.get_running_loop().call_soon(self._flush)
 
     def _queue(self, ident: bytes, rid: int, kind: str, payload: Any) -> None:
-        box = self._outbox.setdefault(ident, [])
-        if kind == DELTAS:
-            payload = compact(payload)
-            if box and box[-1][0] == rid and box[-1][1] == DELTAS:
-                box[-1][2].append(payload)
-            else:
-                box.append([rid, DELTAS, [payload]])
-        else:
-            box.append([rid, kind, payload])
+        add_reply(self._outbox.setdefault(ident, []), rid, kind, compact(payload) if kind == DELTAS else payload)
 
     def _flush(self) -> None:
         """Send every worker's batch of replies: plain non-blocking sends, which never wait (no SNDHWM)."""

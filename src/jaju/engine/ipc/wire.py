@@ -58,6 +58,18 @@ def expand(item: Delta | tuple[str, int]) -> Delta:
     return Delta(item[0], index=item[1]) if type(item) is tuple else item
 
 
+def add_reply(batch: list[list], rid: int, kind: str, payload: Any) -> None:
+    """Append one reply to a batch bound for a worker; consecutive deltas of one request share an entry."""
+    if kind == DELTAS:
+        last = batch[-1] if batch else None
+        if last is not None and last[0] == rid and last[1] == DELTAS:
+            last[2].append(payload)
+        else:
+            batch.append([rid, DELTAS, [payload]])
+    else:
+        batch.append([rid, kind, payload])
+
+
 def error_tuple(e: BaseException) -> tuple:
     """(status, message, type, code, param, headers): enough to raise the same OpenAI error in a worker."""
     if isinstance(e, ServiceError):
