@@ -65,7 +65,7 @@ class LimitSettings(BaseModel):
 
 
 class ServerSettings(BaseModel):
-    """What the HTTP server shows without an API key."""
+    """What the HTTP server shows without an API key, and how long it keeps idle connections."""
 
     # /metrics: by default it needs an admin key. true serves it to anyone who can reach the port.
     public_metrics: bool = False
@@ -74,6 +74,10 @@ class ServerSettings(BaseModel):
     metrics_bind: str | None = None
     # /openapi.json: by default it needs an API key (any scope). true serves it to anyone.
     public_openapi: bool = False
+    # Seconds an idle keep-alive connection stays open. Longer than any client or load balancer keeps one
+    # (httpx and the `openai` client: 5 s; cloud load balancers: 60 s), so the server never closes a
+    # connection just as a request is sent on it.
+    keep_alive_seconds: int = Field(75, ge=1, le=3600)
 
     @field_validator("metrics_bind")
     @classmethod

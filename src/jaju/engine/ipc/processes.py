@@ -82,14 +82,20 @@ def worker_main(config: str | None, data_dir: str | None, endpoint: str, run: Pa
     services = build_services(settings, migrate=False, worker=WorkerRole(endpoint, run))
     app = create_app(services=services, load_models=False, warm_up=True)
     asgi = _WorkerHeader(app) if os.environ.get(WORKER_HEADER_ENV) == "1" else app
-    config_ = uvicorn.Config(asgi, log_level=settings.log_level, access_log=False, timeout_graceful_shutdown=10,
-                             lifespan="on")
     try:
-        QuietServer(config_).run(sockets=[sock])
+        QuietServer(server_config(asgi, settings)).run(sockets=[sock])
     finally:
         services.usage.flush()
         services.audit.close()
         services.db.dispose()
+
+
+def server_config(app, settings: Settings) -> uvicorn.Config:
+    """How an API worker's uvicorn runs `app`: no access log, the app's lifespan, and keep-alive connections
+    held for `server.keep_alive_seconds` (uvicorn's own 5 s equals the idle expiry of httpx and the `openai`
+    client, so a request sent on a connection just as the server closed it failed as a ReadError)."""
+    return uvicorn.Config(app, log_level=settings.log_level, access_log=False, timeout_graceful_shutdown=10,
+                          timeout_keep_alive=settings.server.keep_alive_seconds, lifespan="on")
 
 
 class QuietServer(uvicorn.Server):
