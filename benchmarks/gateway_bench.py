@@ -17,7 +17,7 @@ request is what shows how light a gateway is); targets rotate order each round; 
            policy, PII scan, residency routing, signed label, audit trail (SQLite store). Rate limiting is
            off (`JAJU_LIMITS__REQUESTS_PER_MINUTE=0`) so that the load is not refused.
 
-    python benchmarks/gateway_bench.py [--rounds 3] [--seconds 5] [--profile] [--skip-litellm]
+    python benchmarks/gateway_bench.py [--rounds 3] [--seconds 5] [--profile] [--skip-litellm] [--prompts konlpy]
 
 `--profile` runs py-spy (`pip install 'py-spy==0.4.3'`) on the jaju server during one extra c=16 phase
 after the rounds (so sampling does not touch the reported numbers) and writes benchmarks/out/:
@@ -173,11 +173,27 @@ def tree_cpu_seconds(pid: int) -> float:
     return sum(times.get(p, 0.0) for p in tree)
 
 
-def load(url: str, key: str, concurrency: int, seconds: float, warmup: float, pid: int | None = None) -> dict:
+def konlpy_corpus(tmp: Path) -> Path:
+    """konlpy 0.6.0's public-domain texts (ten National Assembly bills and the Constitution; the bench extra) in
+    one file: prose whose wording nobody chose for jaju's name recognizer."""
+    try:
+        import konlpy
+    except ImportError:
+        sys.exit("--prompts konlpy needs konlpy: pip install 'konlpy==0.6.0' (the bench extra)")
+    root = Path(konlpy.__file__).parent / "data" / "corpus"
+    files = sorted((root / "kobill").glob("*.txt")) + [root / "kolaw" / "constitution.txt"]
+    path = tmp / "corpus.txt"
+    path.write_text("\n".join(f.read_text(encoding="utf-8") for f in files), encoding="utf-8")
+    return path
+
+
+def load(url: str, key: str, concurrency: int, seconds: float, warmup: float, pid: int | None = None,
+         corpus: Path | None = None) -> dict:
     """One load phase; with `pid`, also the CPU that process tree spent per answered request (ms)."""
     cpu_before = tree_cpu_seconds(pid) if pid else 0.0
     r = subprocess.run([sys.executable, str(HERE / "gateway_load.py"), "--url", url, "--key", key, "--concurrency",
-                        str(concurrency), "--seconds", str(seconds), "--warmup", str(warmup)],
+                        str(concurrency), "--seconds", str(seconds), "--warmup", str(warmup)]
+                       + (["--corpus", str(corpus)] if corpus else []),
                        capture_output=True, text=True, timeout=seconds + warmup + 120)
     if r.returncode != 0:
         sys.exit(f"load generator failed: {r.stderr[-2000:]}")
@@ -187,7 +203,7 @@ def load(url: str, key: str, concurrency: int, seconds: float, warmup: float, pi
     return result
 
 
-def profile(pid: int, url: str, key: str, seconds: float) -> dict:
+def profile(pid: int, url: str, key: str, seconds: float, corpus: Path | None) -> dict:
     """py-spy on the jaju server while c=16 load runs; returns the summary's top frames."""
     binary = shutil.which("py-spy") or sys.exit("py-spy is not installed: pip install 'py-spy==0.4.3'")
     OUT.mkdir(exist_ok=True)
@@ -196,7 +212,7 @@ def profile(pid: int, url: str, key: str, seconds: float) -> dict:
                             "--format", "raw", "--function", "--nonblocking", "--subprocesses", "--output", str(raw)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(1.0)  # py-spy attaches
-    phase = load(url, key, 16, seconds, 0.5)
+    phase = load(url, key, 16, seconds, 0.5, corpus=corpus)
     _, err = spy.communicate(timeout=120)
     if spy.returncode != 0 or not raw.exists():
         sys.exit(f"py-spy failed: {err.decode(errors='replace')[-1000:]}")
@@ -218,10 +234,14 @@ def main() -> None:
     ap.add_argument("--litellm-workers", type=int, help="LiteLLM's --num_workers (default: as many as jaju's API "
                                                         "workers, so both sides run the same number of processes)")
     ap.add_argument("--jaju-src", help="run jaju from this checkout's src/ instead of the installed one")
+    ap.add_argument("--prompts", choices=("fixed", "konlpy"), default="fixed",
+                    help="fixed: gateway_load's one paragraph with a unique tag; konlpy: 600-character slices of "
+                         "konlpy's bills and Constitution (texts not written for jaju), a different slice per request")
     args = ap.parse_args()
     litellm_workers = args.litellm_workers or args.jaju_workers or os.cpu_count() or 1
     tmp = Path(tempfile.mkdtemp(prefix="jaju-gateway-"))
     procs: list[subprocess.Popen] = []
+    corpus = konlpy_corpus(tmp) if args.prompts == "konlpy" else None
     try:
         up, upstream = start_upstream(tmp)
         procs.append(up)
@@ -245,16 +265,17 @@ def main() -> None:
             result = {}
             for name in order:
                 url, key = targets[name]
-                result[name] = {f"c{c}": load(url, key, c, args.seconds, args.warmup, pids[name]) for c in (1, 16, 64)}
+                result[name] = {f"c{c}": load(url, key, c, args.seconds, args.warmup, pids[name], corpus)
+                                for c in (1, 16, 64)}
             rounds.append(result)
             print(json.dumps({"round": i + 1, **result}, ensure_ascii=False), file=sys.stderr)
         report = summary(rounds, names)
         report["setup"] = {"jaju_workers": args.jaju_workers, "litellm_workers": litellm_workers,
-                           "jaju_src": args.jaju_src, "rounds": args.rounds,
+                           "jaju_src": args.jaju_src, "rounds": args.rounds, "prompts": args.prompts,
                            "seconds": args.seconds, "warmup": args.warmup, "cpus": os.cpu_count(),
                            "load1": os.getloadavg()[0]}
         if args.profile:
-            report["profile"] = profile(jaju.pid, *targets["jaju"], args.seconds)
+            report["profile"] = profile(jaju.pid, *targets["jaju"], args.seconds, corpus)
         OUT.mkdir(exist_ok=True)
         (OUT / "gateway.json").write_text(json.dumps({"report": report, "rounds": rounds}, indent=2,
                                                      ensure_ascii=False), encoding="utf-8")

@@ -1,7 +1,7 @@
 """Load generator for gateway_bench.py, run as its own process so it does not share the gateway's event loop.
 
 Sends non-streaming chat requests (the same 600-character Korean prompt, ending in a tag unique to each
-request: see `prompt`) from `--concurrency` workers, each on its own keep-alive connection, for `--seconds` (after `--warmup` seconds that are not counted),
+request: see `prompt`; or, with --corpus, 600-character slices of a text file) from `--concurrency` workers, each on its own keep-alive connection, for `--seconds` (after `--warmup` seconds that are not counted),
 and prints one JSON line: latencies' p50/p90/p99, requests per second, errors and the first error seen.
 
     python benchmarks/gateway_load.py --url http://127.0.0.1:8000/v1 --key sk-... --concurrency 16 --seconds 5
@@ -31,6 +31,17 @@ _TEXT = ("다음은 지방자치단체의 디지털 행정 서비스 개선 계�
 PROMPT = (_TEXT * 2)[:600]
 
 
+def corpus_prompt(corpus: str, i: int) -> str:
+    """600 characters of `corpus` (whitespace-normalised prose) from a position that request `i` picks, ending in
+    the same unique tag as `prompt`: text whose wording nobody chose for jaju's recognizers."""
+    start = (i * 7919) % max(1, len(corpus) - 600)
+    return corpus[start:start + 597] + " " + prompt(i)[-2:]
+
+
+def load_corpus(path: str) -> str:
+    return " ".join(open(path, encoding="utf-8").read().split())
+
+
 def prompt(i: int) -> str:
     """PROMPT with its last characters replaced by a tag unique to request `i` (a space and two Hangul syllables).
 
@@ -46,14 +57,17 @@ def _pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, round(q * (len(s) - 1)))] if s else float("nan")
 
 
-async def run(url: str, key: str, model: str, concurrency: int, seconds: float, warmup: float) -> dict:
+async def run(url: str, key: str, model: str, concurrency: int, seconds: float, warmup: float,
+              corpus: str | None = None) -> dict:
     # A random start: each phase is a new process, and a counter from 0 would resend the last phase's texts.
     sent = random.randrange(11172 * 11172)
+
+    text = prompt if corpus is None else (lambda i: corpus_prompt(corpus, i))
 
     def body() -> bytes:
         nonlocal sent
         sent += 1
-        return json.dumps({"model": model, "messages": [{"role": "user", "content": prompt(sent)}], "max_tokens": 64,
+        return json.dumps({"model": model, "messages": [{"role": "user", "content": text(sent)}], "max_tokens": 64,
                            "temperature": 0}, ensure_ascii=False).encode()
 
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
@@ -97,5 +111,8 @@ if __name__ == "__main__":
     ap.add_argument("--concurrency", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=1.0)
+    ap.add_argument("--corpus", help="a UTF-8 text file: prompts are 600-character slices of it instead of PROMPT")
     a = ap.parse_args()
-    print(json.dumps(asyncio.run(run(a.url, a.key, a.model, a.concurrency, a.seconds, a.warmup)), ensure_ascii=False))
+    corpus = load_corpus(a.corpus) if a.corpus else None
+    print(json.dumps(asyncio.run(run(a.url, a.key, a.model, a.concurrency, a.seconds, a.warmup, corpus)),
+                     ensure_ascii=False))

@@ -167,6 +167,8 @@ class PersonRecognizer:
             lo = max(text.rfind(" ", 0, max(0, s - 1)), text.rfind("\n", 0, s)) + 1
             spans.append((max(lo, s - 6), min(len(text), e + 3)))
         cue_windows = list(spans)
+        # Spans an earlier recognizer claimed above Kiwi's best score, listed once rather than per candidate.
+        claimed = [(c.start, c.end) for c in scan.claimed if c.score > _KIWI_BEST]
         for m in self._candidate.finditer(text):
             # 주세요, 했습니다: verb endings share syllables with given names.
             if _stop(m.group("v"), suffixed=m.end() > m.end("v")) or m.group("v").endswith(_ENDINGS):
@@ -176,7 +178,7 @@ class PersonRecognizer:
             # a particle already tells Kiwi enough.
             nxt = _NEXT_WORD.match(text, hi) if hi == m.end("v") else None
             hi = nxt.end() if nxt is not None else hi
-            if _decided(m.span("v"), settled, scan.claimed) and not any(a <= hi and lo <= b for a, b in cue_windows):
+            if _decided(m.span("v"), settled, claimed) and not any(a <= hi and lo <= b for a, b in cue_windows):
                 continue
             spans.append((lo, hi))
         if not spans:
@@ -228,11 +230,11 @@ _INTRO_ENDINGS = ("입니다", "이에요", "예요", "라고")
 _KIWI_BEST = 0.85
 
 
-def _decided(span: tuple[int, int], settled: set[tuple[int, int]], claimed: list[RecognizerResult]) -> bool:
+def _decided(span: tuple[int, int], settled: set[tuple[int, int]], claimed: list[tuple[int, int]]) -> bool:
     """Whether a candidate's name span is taken already: by another PERSON rule at Kiwi's best score or
-    better, or inside a span an earlier recognizer claimed above it."""
+    better, or inside a span (`claimed`) an earlier recognizer claimed above it."""
     start, end = span
-    return span in settled or any(c.start <= start and end <= c.end and c.score > _KIWI_BEST for c in claimed)
+    return span in settled or any(a <= start and end <= b for a, b in claimed)
 
 
 def _stop(v: str, suffixed: bool = False) -> bool:
