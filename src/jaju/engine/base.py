@@ -150,6 +150,30 @@ class Delta:
     logprobs: list[TokenLogprob] | None = None
 
 
+class Remaining:
+    """The choices of one generation that have not finished, as one reader of its deltas has seen them.
+
+    The Delta contract in one place: a generation of `n` choices ends with the finish of its last choice.
+    Every reader keeps its own count (the engine thread, the engine process's loop, the worker), because a
+    reader behind a queue must not go by a count kept ahead of it. True while any choice is still running.
+    """
+
+    __slots__ = ("left",)
+
+    def __init__(self, n: int):
+        self.left = n
+
+    def finish(self, delta: Delta) -> bool:
+        """Count `delta`; True when it ends the generation (the last of its choices finished)."""
+        if delta.finish_reason is not None:
+            self.left -= 1
+            return not self.left
+        return False
+
+    def __bool__(self) -> bool:
+        return self.left > 0
+
+
 @dataclass(slots=True)
 class EmbeddingResult:
     vectors: np.ndarray  # (n, dim) float32

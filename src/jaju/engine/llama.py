@@ -11,7 +11,7 @@ from typing import Any
 
 import llama_cpp
 
-from jaju.engine.base import ChatRequest, CompletionRequest, Delta, EmbeddingResult, ModelInfo, Usage
+from jaju.engine.base import ChatRequest, CompletionRequest, Delta, EmbeddingResult, ModelInfo, Remaining, Usage
 from jaju.engine.catalog import sampling_defaults
 from jaju.engine.sampling import defaults_from_gguf, resolve
 from jaju.engine.scheduler import Scheduler, Sequence
@@ -215,14 +215,13 @@ class LlamaEngine:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Delta | BaseException] = asyncio.Queue()
         self.submit(run, lambda item: loop.call_soon_threadsafe(queue.put_nowait, item))
-        running = len(run.seqs)  # counted here: `run.done` is the engine thread's view, ahead of this queue
+        running = Remaining(len(run.seqs))  # counted here: `run.done` is the engine thread's, ahead of this queue
         try:
             while running:
                 item = await queue.get()
                 if isinstance(item, BaseException):
                     raise item
-                if item.finish_reason is not None:
-                    running -= 1
+                running.finish(item)
                 yield item
         finally:
             if running:
@@ -239,7 +238,7 @@ class Run:
     def __init__(self, seqs: list[Sequence], replies: list[_ToolReply] | None = None):
         self.seqs = seqs
         self.replies = replies
-        self.running = len(seqs)
+        self.running = Remaining(len(seqs))
         self.completion = 0
         self.done = False
 
@@ -250,11 +249,10 @@ class Run:
             self.done = True
             return item
         if item.finish_reason is not None:
-            self.running -= 1
             self.completion += item.usage.completion_tokens
+            self.done = self.running.finish(item)
             if len(self.seqs) > 1:
-                item.usage = Usage(item.usage.prompt_tokens, self.completion) if not self.running else None
-            self.done = not self.running
+                item.usage = Usage(item.usage.prompt_tokens, self.completion) if self.done else None
         if self.replies is not None:
             return self.replies[item.index].filter(item)
         return item

@@ -23,7 +23,7 @@ from typing import Any
 import zmq
 from zmq.utils.monitor import parse_monitor_message
 
-from jaju.engine.base import ChatRequest, CompletionRequest, Delta, EmbeddingResult, ModelInfo
+from jaju.engine.base import ChatRequest, CompletionRequest, Delta, EmbeddingResult, ModelInfo, Remaining
 from jaju.engine.embeddings import E5Backend
 from jaju.engine.ipc.channel import ChannelReader
 from jaju.engine.ipc.loopsock import LoopReader
@@ -173,7 +173,7 @@ class EngineConnection:
         specs = [_spec(h) for h in request.logits_hooks]
         rid, queue = self.open()
         done = True  # nothing to cancel in the engine until it has the request
-        running = request.sampling.n or 1  # choices still to finish: the stream ends with the last of them
+        running = Remaining(request.sampling.n or 1)
         try:
             await self._submit((op, rid, (plain, specs)))
             done = False
@@ -182,9 +182,7 @@ class EngineConnection:
                 if kind == DELTAS:
                     for item in payload:
                         delta = expand(item)
-                        if delta.finish_reason is not None:
-                            running -= 1
-                            done = not running
+                        done = running.finish(delta) or done
                         yield delta
                     if done:
                         return

@@ -25,7 +25,7 @@ from typing import Any
 import zmq
 
 from jaju.compliance.watermark import WatermarkHook
-from jaju.engine.base import LogitsHook
+from jaju.engine.base import LogitsHook, Remaining
 from jaju.engine.bias import LogitBiasHook
 from jaju.engine.catalog import EMBEDDING_MODEL
 from jaju.engine.ipc.channel import ChannelListener, DeltaChannel
@@ -73,7 +73,7 @@ class _Submitted:
 
     backend: Any
     run: Any
-    running: int
+    running: Remaining
 
 
 class EngineServer:
@@ -167,7 +167,7 @@ class EngineServer:
             prepare = getattr(backend, "prepare_chat" if op == CHAT else "prepare_completion", None)
             if prepare is not None:  # the embedded engine: its thread sends the deltas on
                 run = prepare(request)
-                self._runs[key] = _Submitted(backend, run, len(run.seqs))
+                self._runs[key] = _Submitted(backend, run, Remaining(len(run.seqs)))
                 channel = self._channels.get(ident)
                 try:
                     if channel is not None and not channel.closed:
@@ -263,10 +263,8 @@ class EngineServer:
                 del self._runs[key]
                 self._fail(ident, rid, item, flush=False)
                 continue
-            if item.finish_reason is not None:
-                submitted.running -= 1
-                if not submitted.running:
-                    del self._runs[key]  # its last choice: nothing more comes for it
+            if submitted.running.finish(item):
+                del self._runs[key]  # its last choice: nothing more comes for it
             self._queue(ident, rid, DELTAS, item)
         self._flush()
 
