@@ -109,7 +109,10 @@ litellm_settings:
 """, encoding="utf-8")
     port = free_port()
     env = {"LITELLM_LOG": "ERROR", "LITELLM_MODE": "PRODUCTION", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    proc = spawn([binary, "--config", str(config), "--port", str(port), "--host", "127.0.0.1", "--num_workers", str(workers)],
+    # --keepalive_timeout as jaju's [server] keep_alive_seconds: with uvicorn's 5 s, the same as httpx's idle expiry,
+    # a request can go out on a connection the server is closing (a ReadError at c=64 that is no fault of the proxy).
+    proc = spawn([binary, "--config", str(config), "--port", str(port), "--host", "127.0.0.1", "--num_workers", str(workers),
+                  "--keepalive_timeout", "75"],
                  tmp / "litellm.log", env)
     wait_ready(f"http://127.0.0.1:{port}/health/liveliness", proc, tmp / "litellm.log")
     return proc, f"http://127.0.0.1:{port}/v1", LITELLM_KEY
