@@ -179,11 +179,12 @@ def tree_cpu_seconds(pid: int) -> float:
 def konlpy_corpus(tmp: Path) -> Path:
     """konlpy 0.6.0's public-domain texts (ten National Assembly bills and the Constitution; the bench extra) in
     one file: prose whose wording nobody chose for jaju's name recognizer."""
+    from benchmarks.knowledge_common import corpus_root
+
     try:
-        import konlpy
+        root = corpus_root()
     except ImportError:
         sys.exit("--prompts konlpy needs konlpy: pip install 'konlpy==0.6.0' (the bench extra)")
-    root = Path(konlpy.__file__).parent / "data" / "corpus"
     files = sorted((root / "kobill").glob("*.txt")) + [root / "kolaw" / "constitution.txt"]
     path = tmp / "corpus.txt"
     path.write_text("\n".join(f.read_text(encoding="utf-8") for f in files), encoding="utf-8")

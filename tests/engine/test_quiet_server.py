@@ -23,21 +23,25 @@ async def hello(scope, receive, send):
     await send({"type": "http.response.body", "body": "안녕하세요".encode()})
 
 
-async def test_a_stop_signal_ends_the_server_without_waiting_for_the_tick():
+async def _serve(config: uvicorn.Config, tick: float | None = None):
+    """A QuietServer on a free port, started; (server, its task, port)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = QuietServer(uvicorn.Config(hello, lifespan="off", log_level="warning"))
-    server.TICK = 3600.0  # were the signal not to wake the loop, the bounded wait below would run out
+    server = QuietServer(config)
+    if tick is not None:
+        server.TICK = tick
     task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.02)
+    return server, task, sock.getsockname()[1]
+
+
+async def test_a_stop_signal_ends_the_server_without_waiting_for_the_tick():
+    # TICK: were the signal not to wake the loop, the bounded wait below would run out.
+    server, task, port = await _serve(uvicorn.Config(hello, lifespan="off", log_level="warning"), tick=3600.0)
     try:
         async with httpx.AsyncClient() as client:
-            for _ in range(200):
-                try:
-                    r = await client.get(f"http://127.0.0.1:{port}/")
-                    break
-                except httpx.ConnectError:
-                    await asyncio.sleep(0.05)
+            r = await client.get(f"http://127.0.0.1:{port}/")
         assert r.text == "안녕하세요" and r.headers["date"].endswith("GMT")  # on_tick dated it at start
         # What uvicorn's SIGTERM handler calls. uvicorn raises each signal it captured again once the server
         # has stopped, so this test hands it SIGWINCH, which a process ignores, in place of SIGTERM.
@@ -46,7 +50,6 @@ async def test_a_stop_signal_ends_the_server_without_waiting_for_the_tick():
     finally:
         if not task.done():
             task.cancel()
-        sock.close()
     assert task.exception() is None
 
 
@@ -57,16 +60,6 @@ async def with_lifespan(scope, receive, send):
     while (await receive())["type"] != "lifespan.shutdown":
         await send({"type": "lifespan.startup.complete"})
     await send({"type": "lifespan.shutdown.complete"})
-
-
-async def _serve(config: uvicorn.Config):
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = QuietServer(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.02)
-    return server, task, sock.getsockname()[1]
 
 
 async def _asks_again_after(port: int, idle: float) -> bytes:

@@ -182,7 +182,8 @@ class EngineConnection:
                 if kind == DELTAS:
                     for item in payload:
                         delta = expand(item)
-                        done = running.finish(delta) or done
+                        if running.finish(delta):
+                            done = True  # its last choice: the frame holds nothing more for it
                         yield delta
                     if done:
                         return

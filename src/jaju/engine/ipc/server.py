@@ -207,9 +207,7 @@ class EngineServer:
 
         def deliver(item: Any) -> None:
             if isinstance(item, BaseException):
-                if not isinstance(item, JajuError):
-                    log.error("engine request failed", exc_info=item)
-                channel.put(rid, ERROR, error_tuple(item))
+                channel.put(rid, ERROR, _failure(item))
             else:
                 channel.put(rid, DELTAS, compact(item))
                 if not run.done:
@@ -269,12 +267,10 @@ class EngineServer:
         self._flush()
 
     def _fail(self, ident: bytes, rid: int, e: BaseException, flush: bool = True) -> None:
-        if not isinstance(e, JajuError):
-            log.error("engine request failed", exc_info=e)
         if flush:
-            self._send(ident, rid, ERROR, error_tuple(e))
+            self._send(ident, rid, ERROR, _failure(e))
         else:
-            self._queue(ident, rid, ERROR, error_tuple(e))
+            self._queue(ident, rid, ERROR, _failure(e))
 
     # --- calls ------------------------------------------------------------------------------
     async def _call(self, ident: bytes, rid: int, method: str, args: tuple) -> None:
@@ -368,6 +364,13 @@ class EngineServer:
             self._cancel(key)
         if gone:
             log.info("a worker went away; cancelled its %d generation(s)", len(gone))
+
+
+def _failure(e: BaseException) -> tuple:
+    """A failed request's error for the worker; one jaju did not raise itself is logged here first."""
+    if not isinstance(e, JajuError):
+        log.error("engine request failed", exc_info=e)
+    return error_tuple(e)
 
 
 def serve_forever(registry: ModelRegistry, endpoint: str, on_ready: Callable[[], None] | None = None,
