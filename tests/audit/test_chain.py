@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
 
@@ -35,6 +36,19 @@ def test_intact_chain_verifies_with_checkpoints(audit):
     assert report.events == 12 and report.checkpoints == 12  # every commit signs its batch
     assert audit.checkpoint() == 12  # the head is signed already: nothing is written
     assert check(audit).checkpoints == 12
+
+
+def test_stored_times_are_the_ones_sqlalchemy_queries_match(audit):
+    """The writer stores rows on SQLite's own driver: their timestamps must be in the column type's own text,
+    or filters such as retention's `ts < before` would compare two formats (and miss or catch wrongly)."""
+    at = datetime(2026, 12, 3, 9, 30, 15, 123456, tzinfo=UTC)
+    seq = audit.append_now(Event(action="key.create", tenant_id="ten_a", ts=at))
+    with audit.db.sessions() as s:
+        assert s.scalar(select(AuditEvent.seq).where(AuditEvent.ts == at)) == seq
+        assert s.scalar(select(AuditEvent.ts).where(AuditEvent.seq == seq)) == at
+        signed = s.scalar(select(AuditCheckpoint.ts).where(AuditCheckpoint.seq == seq))
+    assert signed is not None and signed.tzinfo is not None
+    assert check(audit).ok  # the checkpoint's time, read back, is the one its signature covers
 
 
 def test_edited_event_is_named(audit):

@@ -8,12 +8,15 @@ signed: appending to a rewritten or unsigned tail would seal it with a fresh sig
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from jaju.audit.chain import GENESIS, Checkpoint, leaf_hash, link
 from jaju.audit.errors import AuditTailUnsigned
@@ -31,6 +34,16 @@ _CHECKPOINT = (select(AuditCheckpoint.seq, AuditCheckpoint.chain_hash, AuditChec
                       AuditCheckpoint.signature).order_by(AuditCheckpoint.seq.desc()).limit(1))
 _INSERT_EVENTS = insert(AuditEvent.__table__)
 _INSERT_CHECKPOINT = insert(AuditCheckpoint.__table__)
+# The same four statements for SQLite's own driver (tests/audit run every one of them on SQLite).
+_SQLITE_HEAD = "SELECT seq, chain_hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+_SQLITE_CHECKPOINT = "SELECT seq, chain_hash, ts, key_id, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1"
+_SQLITE_INSERT_EVENTS = ("INSERT INTO audit_events (seq, ts, tenant_id, action, body, leaf_hash, chain_hash) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)")
+_SQLITE_INSERT_CHECKPOINT = "INSERT INTO audit_checkpoints (seq, ts, chain_hash, key_id, signature) VALUES (?, ?, ?, ?, ?)"
+
+# One linked event as stored: seq, ts, tenant_id, action, body, leaf_hash, chain_hash.
+Row = tuple[int, datetime, str | None, str, str, str, str]
+_EVENT_COLUMNS = ("seq", "ts", "tenant_id", "action", "body", "leaf_hash", "chain_hash")
 
 
 @dataclass
@@ -50,6 +63,63 @@ class Head:
     checkpoint: Checkpoint | None
 
 
+class ChainTransaction(Protocol):
+    """One write transaction on the chain, holding its write lock from the start."""
+
+    def head(self) -> Head: ...
+
+    def insert(self, rows: list[Row], checkpoint: Checkpoint, ts: datetime) -> None: ...
+
+
+class _CoreTransaction:
+    """PostgreSQL (and any SQLAlchemy store): Core statements; the lock is an advisory lock with a bounded wait."""
+
+    def __init__(self, conn: Connection, postgres: bool, lock_timeout_ms: int):
+        self.conn = conn
+        if postgres:
+            # A writer stuck holding the lock must turn into an error here, not a request that hangs.
+            conn.execute(text("SELECT set_config('lock_timeout', :t, true), pg_advisory_xact_lock(:k)"),
+                         {"t": f"{lock_timeout_ms}ms", "k": APPEND_LOCK})
+
+    def head(self) -> Head:
+        row = self.conn.execute(_HEAD).first()
+        cp = self.conn.execute(_CHECKPOINT).first()
+        checkpoint = None if cp is None else Checkpoint(cp.seq, cp.chain_hash, _iso(cp.ts), cp.key_id,
+                                                        bytes(cp.signature))
+        return Head(row[0], row[1], checkpoint) if row else Head(0, GENESIS, checkpoint)
+
+    def insert(self, rows: list[Row], checkpoint: Checkpoint, ts: datetime) -> None:
+        self.conn.execute(_INSERT_EVENTS, [dict(zip(_EVENT_COLUMNS, r)) for r in rows])
+        self.conn.execute(_INSERT_CHECKPOINT, [{"seq": checkpoint.seq, "ts": ts, "chain_hash": checkpoint.chain_hash,
+                                                "key_id": checkpoint.key_id, "signature": checkpoint.signature}])
+
+
+class _SqliteTransaction:
+    """SQLite's own driver under BEGIN IMMEDIATE (its single writer is the lock). Timestamps go through the
+    column type's own SQLAlchemy converters, so rows are stored exactly as the Core path stores them."""
+
+    def __init__(self, cur: sqlite3.Cursor, ts_in: Callable[[datetime], str], ts_out: Callable[[str], datetime]):
+        self.cur = cur
+        self._ts_in = ts_in
+        self._ts_out = ts_out
+
+    def head(self) -> Head:
+        row = self.cur.execute(_SQLITE_HEAD).fetchone()
+        cp = self.cur.execute(_SQLITE_CHECKPOINT).fetchone()
+        checkpoint = None if cp is None else Checkpoint(cp[0], cp[1], _iso(self._ts_out(cp[2])), cp[3], bytes(cp[4]))
+        return Head(row[0], row[1], checkpoint) if row else Head(0, GENESIS, checkpoint)
+
+    def insert(self, rows: list[Row], checkpoint: Checkpoint, ts: datetime) -> None:
+        ts_in = self._ts_in
+        self.cur.executemany(_SQLITE_INSERT_EVENTS, [(r[0], ts_in(r[1]), *r[2:]) for r in rows])
+        self.cur.execute(_SQLITE_INSERT_CHECKPOINT, (checkpoint.seq, ts_in(ts), checkpoint.chain_hash,
+                                                     checkpoint.key_id, checkpoint.signature))
+
+
+def _iso(ts: datetime) -> str:
+    return ts.isoformat(timespec="microseconds")
+
+
 class ChainWriter:
     """Appends batches to the one chain in the store; safe to share by threads, one batch at a time."""
 
@@ -58,11 +128,35 @@ class ChainWriter:
         self.key = key
         self._lock_timeout_ms = max(1, int(lock_timeout_s * 1000))
         self._trusted: Checkpoint | None = None  # the newest checkpoint this process signed or verified
+        # The column type as the dialect adapts it (SQLite's DATETIME text), so raw rows match Core's.
+        dialect = db.engine.dialect
+        ts_type = AuditEvent.__table__.c.ts.type.dialect_impl(dialect)
+        self._sqlite_ts = (ts_type.bind_processor(dialect), ts_type.result_processor(dialect, None))
+
+    @contextmanager
+    def transaction(self) -> Iterator[ChainTransaction]:
+        """A write transaction holding the chain's lock (bounded wait on PostgreSQL); commits on success.
+
+        On SQLite it runs on the driver's own cursor: a one-event commit takes 0.43-0.57 ms there instead of
+        0.59-0.78 ms through SQLAlchemy Core back to back, 1.03-1.26 instead of 1.52-1.80 ms after 5 ms idle,
+        as between a lone client's requests (docs/benchmarks.md, round 5).
+        """
+        if self.db.dialect == "sqlite":
+            with self.db.sqlite_immediate() as cur:
+                yield _SqliteTransaction(cur, *self._sqlite_ts)
+        else:
+            with self.db.write_connection() as conn:
+                yield _CoreTransaction(conn, self.db.dialect == "postgresql", self._lock_timeout_ms)
+
+    def read_head(self) -> Head:
+        """The head, read under the write lock (so no commit is half-way through)."""
+        with self.transaction() as tx:
+            return tx.head()
 
     def commit(self, events: Sequence[Event], *, accept_unsigned_tail: bool = False) -> Committed:
         """Append `events` and a checkpoint over the last one; returns once the transaction committed."""
-        with self.db.write_connection() as s:  # Core, no ORM session: this runs once per group commit
-            head = self.lock_and_read_head(s)
+        with self.transaction() as tx:
+            head = tx.head()
             problem = self.tail_problem(head)
             if problem and not accept_unsigned_tail:
                 raise AuditTailUnsigned(problem)
@@ -70,7 +164,7 @@ class ChainWriter:
             if problem and head.checkpoint and head.checkpoint.seq > seq:
                 raise AuditTailUnsigned(f"{problem} A deleted tail cannot be accepted (its sequence numbers are "
                                         "signed); restore the audit tables from a backup.")
-            rows: list[dict] = []
+            rows: list[Row] = []
             results: list[int | Exception] = []
             for event in events:
                 try:
@@ -83,28 +177,16 @@ class ChainWriter:
                 seq += 1
                 leaf = leaf_hash(body)
                 chain = link(chain, leaf)
-                rows.append({"seq": seq, "ts": event.ts, "tenant_id": event.tenant_id, "action": event.action,
-                             "body": body.decode("utf-8"), "leaf_hash": leaf, "chain_hash": chain})
+                rows.append((seq, event.ts, event.tenant_id, event.action, body.decode("utf-8"), leaf, chain))
                 results.append(seq)
             if not rows:
                 return Committed(results, None)
-            s.execute(_INSERT_EVENTS, rows)
-            cp = self._sign(s, seq, chain)
+            ts = utcnow()
+            cp = Checkpoint(seq, chain, _iso(ts), self.key.key_id, b"")
+            cp = Checkpoint(seq, chain, cp.ts, cp.key_id, self.key.sign(cp.message()))
+            tx.insert(rows, cp, ts)
         self._trusted = cp
         return Committed(results, cp)
-
-    def lock_and_read_head(self, s: Connection | Session) -> Head:
-        """Take the chain's write lock (bounded wait) and read its head inside the same transaction."""
-        if self.db.dialect == "postgresql":
-            # A writer stuck holding the lock must turn into an error here, not a request that hangs.
-            s.execute(text("SELECT set_config('lock_timeout', :t, true), pg_advisory_xact_lock(:k)"),
-                      {"t": f"{self._lock_timeout_ms}ms", "k": APPEND_LOCK})
-        row = s.execute(_HEAD).first()
-        cp = s.execute(_CHECKPOINT).first()
-        checkpoint = None if cp is None else Checkpoint(cp.seq, cp.chain_hash, cp.ts.isoformat(timespec="microseconds"),
-                                                        cp.key_id, bytes(cp.signature))
-        seq, chain = (row[0], row[1]) if row else (0, GENESIS)
-        return Head(seq, chain, checkpoint)
 
     def tail_problem(self, head: Head) -> str | None:
         """Why the head is not the one the newest checkpoint signed, or None when it is."""
@@ -131,12 +213,3 @@ class ChainWriter:
             return f"the checkpoint at event {cp.seq} has an invalid signature (edited or forged)."
         self._trusted = cp
         return None
-
-    def _sign(self, s: Connection, seq: int, chain: str) -> Checkpoint:
-        ts = utcnow()
-        ts_s = ts.isoformat(timespec="microseconds")
-        cp = Checkpoint(seq, chain, ts_s, self.key.key_id, b"")
-        cp = Checkpoint(seq, chain, ts_s, self.key.key_id, self.key.sign(cp.message()))
-        s.execute(_INSERT_CHECKPOINT, [{"seq": seq, "ts": ts, "chain_hash": chain,
-                                        "key_id": cp.key_id, "signature": cp.signature}])
-        return cp

@@ -17,6 +17,7 @@ import hmac
 import logging
 import os
 import queue
+import sqlite3
 import threading
 from concurrent.futures import Future
 from datetime import datetime
@@ -130,9 +131,8 @@ class AuditLog:
         signed instead, so the operator's decision is itself on the record.
         """
         self.flush()
-        with self.db.immediate() as s:
-            head = self._writer.lock_and_read_head(s)
-            problem = self._writer.tail_problem(head)
+        head = self._writer.read_head()
+        problem = self._writer.tail_problem(head)
         if problem is None:
             return head.seq or None
         if not accept_unsigned_tail:
@@ -196,7 +196,7 @@ class AuditLog:
             done = self._writer.commit(events, accept_unsigned_tail=accept_unsigned_tail)
         except AuditUnavailable:
             raise
-        except SQLAlchemyError as e:
+        except (SQLAlchemyError, sqlite3.Error) as e:  # sqlite3's own: SQLite commits on its driver
             raise AuditUnavailable(f"The audit store cannot record events ({_reason(e)}).") from e
         if done.checkpoint is not None and self.witness is not None:
             try:
@@ -283,7 +283,7 @@ def _settle_in_loop(group: list[tuple[asyncio.Future, int | None, BaseException 
             fut.set_result(value)
 
 
-def _reason(e: SQLAlchemyError) -> str:
+def _reason(e: SQLAlchemyError | sqlite3.Error) -> str:
     """The driver's own first line, without the SQL or its parameters."""
     orig = e.orig if isinstance(e, DBAPIError) and e.orig is not None else e
     first = str(orig).strip().splitlines()[0] if str(orig).strip() else ""

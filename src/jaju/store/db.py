@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,6 +96,27 @@ class Database:
             except BaseException:
                 conn.rollback()
                 raise
+
+    @contextmanager
+    def sqlite_immediate(self) -> Iterator[sqlite3.Cursor]:
+        """SQLite only: `write_connection()` as a DBAPI cursor, for the one write every request waits on
+        (the audit group commit), where SQLAlchemy's per-statement work costs more than SQLite's own."""
+        if self.dialect != "sqlite":
+            raise ValueError("sqlite_immediate() needs a SQLite store")
+        conn = self.engine.raw_connection()  # from the pool: its connect hook set WAL and synchronous=FULL
+        try:
+            cur = conn.cursor()
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+                yield cur
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                cur.close()
+        finally:
+            conn.close()
 
     def ping(self) -> bool:
         """True when the store answers a trivial query."""
