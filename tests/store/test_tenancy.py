@@ -50,6 +50,11 @@ def test_key_secret_is_hashed_and_revocation_is_immediate(stack):
     with db.engine.connect() as c:
         dump = " ".join(str(v) for row in c.exec_driver_sql("SELECT * FROM api_keys") for v in row)
     assert secret.split(".")[1] not in dump
+    key_id, _, rest = secret.partition(".")
+    for wrong in (f"{key_id}.{'x' * len(rest)}", f"jaju-key_000000000000.{rest}"):  # wrong secret, unknown key
+        with pytest.raises(ApiError) as e:
+            keys.authenticate(wrong)
+        assert e.value.status == 401 and e.value.code == "invalid_api_key"
     keys.revoke(view.id)
     with pytest.raises(ApiError) as e:
         keys.authenticate(secret)

@@ -118,6 +118,19 @@ class Database:
         finally:
             conn.close()
 
+    def sqlite_first(self, sql: str, params: tuple) -> tuple | None:
+        """SQLite only: the first row of one read on the driver's own cursor, for the read every request
+        makes (its API key); `sql` is a Core statement compiled for this dialect."""
+        conn = self.engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            try:
+                return cur.execute(sql, params).fetchone()
+            finally:
+                cur.close()
+        finally:
+            conn.close()
+
     def ping(self) -> bool:
         """True when the store answers a trivial query."""
         try:
