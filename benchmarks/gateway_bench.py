@@ -18,6 +18,11 @@ request is what shows how light a gateway is); targets rotate order each round; 
            off (`JAJU_LIMITS__REQUESTS_PER_MINUTE=0`) so that the load is not refused.
 
     python benchmarks/gateway_bench.py [--rounds 3] [--seconds 5] [--profile] [--skip-litellm] [--prompts konlpy]
+                                       [--before-src /tmp/before]
+
+`--before-src` adds a second jaju run from another checkout's src/ (`git worktree add /tmp/before <commit>`)
+to every round, so a change is measured against the code before it in the same run, not across runs on a box
+whose speed drifts; the report's `after_over_before` gives the ratios.
 
 `--profile` runs py-spy (`pip install 'py-spy==0.4.3'`) on the jaju server during one extra c=16 phase
 after the rounds (so sampling does not touch the reported numbers) and writes benchmarks/out/:
@@ -238,6 +243,9 @@ def main() -> None:
     ap.add_argument("--litellm-workers", type=int, help="LiteLLM's --num_workers (default: as many as jaju's API "
                                                         "workers, so both sides run the same number of processes)")
     ap.add_argument("--jaju-src", help="run jaju from this checkout's src/ instead of the installed one")
+    ap.add_argument("--before-src", help="also run jaju from this checkout's src/ (e.g. `git worktree add /tmp/before "
+                                         "<commit>`) as target `jaju_before`, in the same rounds: before and after "
+                                         "measured side by side on the same noisy box")
     ap.add_argument("--prompts", choices=("fixed", "konlpy"), default="fixed",
                     help="fixed: gateway_load's one paragraph with a unique tag; konlpy: 600-character slices of "
                          "konlpy's bills and Constitution (texts not written for jaju), a different slice per request")
@@ -260,6 +268,12 @@ def main() -> None:
         procs.append(jaju)
         targets["jaju"] = (url, key)
         pids["jaju"] = jaju.pid
+        if args.before_src:
+            (tmp / "before").mkdir()
+            before, url, key = start_jaju(tmp / "before", upstream, args.jaju_workers, args.before_src)
+            procs.append(before)
+            targets["jaju_before"] = (url, key)
+            pids["jaju_before"] = before.pid
         for name, (url, key) in targets.items():  # every target answers correctly before anything is timed
             check(name, url, key, tmp)
         rounds = []
@@ -275,7 +289,7 @@ def main() -> None:
             print(json.dumps({"round": i + 1, **result}, ensure_ascii=False), file=sys.stderr)
         report = summary(rounds, names)
         report["setup"] = {"jaju_workers": args.jaju_workers, "litellm_workers": litellm_workers,
-                           "jaju_src": args.jaju_src, "rounds": args.rounds, "prompts": args.prompts,
+                           "jaju_src": args.jaju_src, "before_src": args.before_src, "rounds": args.rounds, "prompts": args.prompts,
                            "seconds": args.seconds, "warmup": args.warmup, "cpus": os.cpu_count(),
                            "load1": os.getloadavg()[0]}
         if args.profile:
@@ -319,6 +333,14 @@ def summary(rounds: list[dict], names: list[str]) -> dict:
             "cpu_per_req_c16_litellm_over_jaju": round(lite["cpu_ms_per_req_c16"] / jaju["cpu_ms_per_req_c16"], 2)
             if jaju["cpu_ms_per_req_c16"] else None,
             "target": "added p50 <= 0.2x LiteLLM, req/s at c=16 >= 3x LiteLLM, 0 errors at c=64"}
+    if "jaju_before" in table:
+        now, then = table["jaju"], table["jaju_before"]
+        table["after_over_before"] = {  # below 1.0 is better for p50 and CPU, above 1.0 for req/s
+            "added_p50_c1": round(now["added_p50_ms_c1"] / then["added_p50_ms_c1"], 3) if then["added_p50_ms_c1"] > 0
+            else None,
+            "req_per_s_c16": round(now["req_per_s_c16"] / then["req_per_s_c16"], 3) if then["req_per_s_c16"] else None,
+            "cpu_ms_per_req_c16": round(now["cpu_ms_per_req_c16"] / then["cpu_ms_per_req_c16"], 3)
+            if then["cpu_ms_per_req_c16"] else None}
     return table
 
 

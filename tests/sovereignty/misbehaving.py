@@ -48,8 +48,8 @@ TOOL_PIECES = ([{"index": 0, "id": "call_w", "type": "function",
                [{"index": 0, "function": {"arguments": "{\"city\": \"서울\"}"}}])
 
 
-def _head(content_type: str, length: int | None = None) -> bytes:
-    head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nConnection: close\r\n"
+def _head(content_type: str, length: int | None = None, extra: str = "") -> bytes:
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nConnection: close\r\n{extra}"
     if length is not None:
         head += f"Content-Length: {length}\r\n"
     return (head + "\r\n").encode()
@@ -83,6 +83,9 @@ SCENARIOS: dict[str, Callable[[], list]] = {
     "hang": lambda: [_head(SSE), chunk(ANSWER[0]), HANG, chunk(finish="stop"), DONE],
     "hang-first": lambda: [_head(SSE), HANG, *GOOD_STREAM],
     "only-done": lambda: [_head(SSE), DONE],
+    # A good reply that also sets a cookie (a load balancer's session stickiness, say).
+    "set-cookie": lambda: [_head("application/json", len(body := json.dumps(chat_json()).encode()),
+                                 "Set-Cookie: lb_session=tenant-a-7f3c; Path=/\r\n") + body],
 }
 
 
@@ -98,6 +101,7 @@ class MisbehavingUpstream:
         self.with_request = with_request
         self.requests: Counter[str] = Counter()
         self.last: dict[str, dict] = {}
+        self.headers: dict[str, list[bytes]] = {}  # scenario -> request header lines, lower-cased, last request
         self._release = threading.Event()
         upstream = self
 
@@ -136,6 +140,7 @@ class MisbehavingUpstream:
         scenario = request.get("model", "")
         self.requests[scenario] += 1
         self.last[scenario] = request
+        self.headers[scenario] = [line.lower() for line in head.split(b"\r\n")[1:]]
         make = self.scenarios[scenario]
         try:
             for part in (make(request) if self.with_request else make()):

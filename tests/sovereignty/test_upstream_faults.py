@@ -56,6 +56,21 @@ async def test_json_reply_to_a_stream_request_is_read_whole(upstream, scenario):
     assert backend.breaker.state == CLOSED
 
 
+async def test_an_upstream_cookie_is_never_sent_back(upstream):
+    """One client carries every tenant's requests to a backend: a cookie one reply sets must not ride along
+    on the next request (another tenant's), nor may jaju keep it."""
+    backend = RemoteBackend(BackendConfig(name="kr-lb", url=upstream.url, models={"a": "set-cookie", "b": "json"},
+                                          stream=False), "KR")
+    try:
+        first = await collect(backend.chat(ChatRequest("a", QUESTION)))
+        second = await collect(backend.chat(ChatRequest("b", QUESTION)))
+    finally:
+        await backend.close()
+    assert "".join(d.text for d in first) == WHOLE == "".join(d.text for d in second)
+    assert upstream.requests["json"] >= 1 and upstream.headers["json"]
+    assert not [h for h in upstream.headers["json"] if h.startswith(b"cookie:")]
+
+
 async def test_text_completion_json_to_a_stream_request(upstream):
     backend = remote(upstream, "text-json")
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -83,6 +84,19 @@ def _sampling(s: SamplingParams, chat: bool = True) -> dict[str, Any]:
     return body
 
 
+class _NoCookies(DefaultCookiePolicy):
+    """Keep no cookie and send none."""
+
+    def set_ok(self, cookie, request) -> bool:
+        return False
+
+    def return_ok(self, cookie, request) -> bool:
+        return False
+
+
+_REFUSE_COOKIES = _NoCookies()
+
+
 class RemoteBackend:
     """One OpenAI-compatible server in one jurisdiction, with model-name mapping and a circuit breaker."""
 
@@ -103,7 +117,10 @@ class RemoteBackend:
             headers["Authorization"] = f"Bearer {key}"
         # The transport is the EgressGuard in production (this client can reach declared hosts only), over
         # jaju's lean HTTP/1.1 transport either way.
+        # No cookie jar: this one client carries every tenant's requests, so a cookie one reply set would ride
+        # along on the next tenant's request.
         self._client = httpx.AsyncClient(transport=transport or Http1Transport(), headers=headers,
+                                         cookies=CookieJar(policy=_REFUSE_COOKIES),
                                          timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout))
         self.tokens_estimated = False  # set once the server could not count tokens and we guessed
         # Whether the server serves /v1/responses itself; None until an "auto" backend has been asked.
