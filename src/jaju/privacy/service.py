@@ -147,7 +147,7 @@ class PrivacyService:
         if not text:
             return text
         threshold = policy.score_threshold
-        results = self.recent.analyze(text, threshold,
+        results = self.recent.analyze(session.tenant_id, text, threshold,
                                       lambda: self.analyzer.analyze(text, score_threshold=threshold))
         if not results:
             return text
