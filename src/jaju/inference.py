@@ -230,7 +230,7 @@ class InferenceService:
         form (`ResidencyRouter.respond`); every step before and after is the same.
         """
         prompt_text = json.dumps([m.model_dump(exclude_none=True) for m in req.messages], ensure_ascii=False)
-        engine_req = req.to_engine(ctx.request_id)
+        engine_req = req.to_engine(ctx.request_id, ctx.tenant_id)
 
         async def prepare(guard: RequestGuard) -> None:
             self._logit_bias(engine_req, req.logit_bias)
@@ -255,7 +255,7 @@ class InferenceService:
             await self._finish_quietly(gen, status)
 
     async def complete(self, ctx: RequestContext, req: TextCompletionRequest) -> Reply:
-        engine_req = req.to_engine(ctx.request_id)
+        engine_req = req.to_engine(ctx.request_id, ctx.tenant_id)
 
         async def prepare(guard: RequestGuard) -> None:
             self._logit_bias(engine_req, req.logit_bias)

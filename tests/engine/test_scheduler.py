@@ -79,7 +79,8 @@ async def test_repeated_prefix_is_reused(engine, monkeypatch):
     history = [{"role": "user", "content": "한국의 사계절에 대해 한 문장씩 설명해 주세요."}]
 
     async def answer(messages) -> str:
-        req = ChatRequest(model=MODEL, messages=messages, sampling=SamplingParams(max_tokens=16, temperature=0))
+        req = ChatRequest(model=MODEL, messages=messages, sampling=SamplingParams(max_tokens=16, temperature=0),
+                          cache_scope="ten_a")
         return "".join([d.text async for d in engine.chat(req)])
 
     assert await answer(history)
@@ -91,6 +92,26 @@ async def test_repeated_prefix_is_reused(engine, monkeypatch):
     before = engine.scheduler.prompt_tokens_reused
     assert await answer(follow_up)
     assert engine.scheduler.prompt_tokens_reused > before  # the next turn reads only what is new
+
+
+async def test_the_prompt_cache_is_never_shared_between_tenants(engine, monkeypatch):
+    """A reused prefix answers sooner, so a tenant reusing another's cache could time what the other sent."""
+    monkeypatch.setattr(engine.scheduler, "prompt_cache", True)
+    engine.scheduler.clear_cache()
+    secret = [{"role": "system", "content": "다음은 내부 감사 보고서입니다. 2026년 3분기 손실은 41억 원이며 공시 전입니다."},
+              {"role": "user", "content": "요약해 주세요."}]
+
+    async def reused(scope: str) -> int:
+        req = ChatRequest(model=MODEL, messages=secret, sampling=SamplingParams(max_tokens=4, temperature=0),
+                          cache_scope=scope)
+        before = engine.scheduler.prompt_tokens_reused
+        assert "".join([d.text async for d in engine.chat(req)])
+        return engine.scheduler.prompt_tokens_reused - before
+
+    assert await reused("ten_a") == 0
+    assert await reused("ten_b") == 0  # the same prompt from another tenant reads it afresh
+    assert await reused("") == 0  # and a request with no scope never reuses anything
+    assert await reused("ten_a") > 20  # while the tenant itself still gets its prefix back
 
 
 async def test_a_failing_hook_fails_its_request_not_the_engine(engine):

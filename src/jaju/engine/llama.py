@@ -160,7 +160,8 @@ class LlamaEngine:
         split = bool(request.tools) and forced != "none"
         sampling = resolve(request.sampling, self.sampling_defaults)
         seqs = [Sequence(prompt=prompt, sampling=sampling, grammar=grammar, hooks=request.logits_hooks,
-                         split_tools=split, max_new=self._max_new(sampling.max_tokens), emit=None)
+                         split_tools=split, max_new=self._max_new(sampling.max_tokens), emit=None,
+                         cache_scope=request.cache_scope)
                 for _ in range(sampling.n)]
         names = {t.get("function", {}).get("name") for t in request.tools or []}
         return Run(seqs, [_ToolReply(seq, names) for seq in seqs] if split else None)
@@ -171,7 +172,8 @@ class LlamaEngine:
             raise ApiError(400, "The prompt is empty.", param="prompt")
         sampling = resolve(request.sampling, self.sampling_defaults)
         return Run([Sequence(prompt=prompt, sampling=sampling, hooks=request.logits_hooks,
-                             max_new=self._max_new(sampling.max_tokens), emit=None) for _ in range(sampling.n)])
+                             max_new=self._max_new(sampling.max_tokens), emit=None, cache_scope=request.cache_scope)
+                    for _ in range(sampling.n)])
 
     def submit(self, run: Run, deliver: Callable[[Delta | BaseException], None],
                flush: Callable[[], None] | None = None) -> None:

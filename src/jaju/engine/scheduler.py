@@ -48,6 +48,7 @@ class Sequence:
     hooks: list[LogitsHook] = field(default_factory=list)
     split_tools: bool = False
     cancelled: bool = False
+    cache_scope: str = ""  # only a sequence of the same scope (tenant) reuses the KV this one leaves; "" none
     # engine-thread state
     slot: int = -1
     n_past: int = 0
@@ -99,7 +100,8 @@ class Scheduler:
         self._pending: deque[Sequence] = deque()
         self._active: list[Sequence] = []
         self._reserved = 0
-        self._cache: dict[int, list[int]] = {}  # free slot -> tokens its KV still holds, oldest first
+        # free slot -> (scope, tokens its KV still holds), oldest first
+        self._cache: dict[int, tuple[str, list[int]]] = {}
         self.prompt_tokens_reused = 0
         self.prompt_cache = prompt_cache
         self._cv = threading.Condition()
@@ -235,7 +237,8 @@ class Scheduler:
             need = sum(s.reserve for s in group)
             # A seeded request prefills afresh: reusing cached KV changes the batch shapes, and with them
             # the last bits of the logits, so a seed would no longer reproduce its sample exactly.
-            slot, reuse = self._best_slot(seq.prompt if self.prompt_cache and seq.sampling.seed is None else [])
+            slot, reuse = self._best_slot(seq.prompt if self.prompt_cache and seq.sampling.seed is None else [],
+                                          seq.cache_scope)
             while self._reserved + need + self._cached_cells(keep=slot) > self.n_ctx and self._evict(keep=slot):
                 pass
             if self._reserved + need + self._cached_cells(keep=slot) > self.n_ctx and self._active:
@@ -243,18 +246,23 @@ class Scheduler:
             for member in group:
                 self._pending.popleft()
                 if member is not seq:
-                    slot, reuse = self._best_slot([])
+                    slot, reuse = self._best_slot([], "")
                 self._free_slots.remove(slot)
                 self._take(slot, member, reuse)
                 self._reserved += member.reserve
                 self._active.append(member)
 
     # --- prompt cache: a free slot keeps the KV of its last sequence until the space is needed ---
-    def _best_slot(self, prompt: list[int]) -> tuple[int, int]:
-        """The free slot whose cached tokens share the longest prefix with `prompt` (else any free slot)."""
+    def _best_slot(self, prompt: list[int], scope: str) -> tuple[int, int]:
+        """The free slot whose cached tokens, left by the same scope, share the longest prefix with `prompt`
+        (else any free slot). Another tenant's cache is never reused: its shorter time to first token
+        would tell this one what the other had sent."""
         best, best_len = None, 0
         for slot in self._free_slots:
-            n = _common_prefix(self._cache.get(slot, ()), prompt)
+            cached_scope, tokens = self._cache.get(slot, ("", ()))
+            if not scope or cached_scope != scope:
+                continue
+            n = _common_prefix(tokens, prompt)
             if n > best_len:
                 best, best_len = slot, n
         if best is not None and best_len >= MIN_REUSE:
@@ -272,7 +280,7 @@ class Scheduler:
             llama_cpp.llama_memory_seq_rm(self._mem, slot, -1, -1)
 
     def _cached_cells(self, keep: int | None = None) -> int:
-        return sum(len(t) for s, t in self._cache.items() if s != keep)
+        return sum(len(t) for s, (_, t) in self._cache.items() if s != keep)
 
     def _evict(self, keep: int | None) -> bool:
         """Drop the oldest cached prompt (not `keep`); False when there is nothing left to drop."""
@@ -297,9 +305,9 @@ class Scheduler:
         self._active.remove(seq)
         _free_samplers(seq)
         self._cache.pop(seq.slot, None)
-        if self.prompt_cache:
-            # Keep what the slot's KV holds (positions 0..n_past-1) for a request with the same prefix.
-            self._cache[seq.slot] = (seq.prompt + seq.generated)[:seq.n_past]
+        if self.prompt_cache and seq.cache_scope:
+            # Keep what the slot's KV holds (positions 0..n_past-1) for a request with the same prefix and scope.
+            self._cache[seq.slot] = (seq.cache_scope, (seq.prompt + seq.generated)[:seq.n_past])
         else:
             llama_cpp.llama_memory_seq_rm(self._mem, seq.slot, -1, -1)
         self._free_slots.append(seq.slot)

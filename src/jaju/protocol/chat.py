@@ -112,7 +112,7 @@ class ChatCompletionRequest(SamplingFields, TolerantRequest):
             raise ValueError("response_format json_schema needs a json_schema object")
         return self
 
-    def to_engine(self, request_id: str) -> ChatRequest:
+    def to_engine(self, request_id: str, cache_scope: str) -> ChatRequest:
         choice = self.tool_choice
         if choice is None:
             choice = "auto" if self.tools else None
@@ -126,6 +126,7 @@ class ChatCompletionRequest(SamplingFields, TolerantRequest):
             parallel_tool_calls=self.parallel_tool_calls,
             response_format=self.response_format.model_dump(exclude_none=True) if self.response_format else None,
             request_id=request_id,
+            cache_scope=cache_scope,
             stream=self.stream,
         )
 

@@ -45,11 +45,12 @@ class TextCompletionRequest(SamplingFields, TolerantRequest):
     def prompt_text(self) -> str:
         return self.prompt if isinstance(self.prompt, str) else self.prompt[0]
 
-    def to_engine(self, request_id: str) -> CompletionRequest:
+    def to_engine(self, request_id: str, cache_scope: str) -> CompletionRequest:
         sampling = self.sampling(self.max_tokens, n=self.n, logprobs=self.logprobs is not None,
                                  top_logprobs=self.logprobs or 0)
         return CompletionRequest(model=self.model, prompt=self.prompt_text, sampling=sampling,
-                                 echo=self.echo, request_id=request_id, stream=self.stream)
+                                 echo=self.echo, request_id=request_id, cache_scope=cache_scope,
+                                 stream=self.stream)
 
 
 def completion_body(rid: str, model: str, created: int, choices: list[tuple[int, Any]], echo: str,
