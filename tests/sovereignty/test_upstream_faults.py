@@ -5,6 +5,7 @@ A real HTTP server on loopback plays the misbehaving upstream (tests/sovereignty
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -13,8 +14,10 @@ from jaju.engine.base import ChatRequest, CompletionRequest, SamplingParams
 from jaju.engine.openai_reply import InvalidReply, SilentBackend
 from jaju.engine.remote import RemoteBackend
 from jaju.errors import ServiceError
+from jaju.privacy.hashing import TenantHasher
 from jaju.sovereignty.breaker import CLOSED, OPEN
 from jaju.sovereignty.config import BackendConfig
+from jaju.sovereignty.factory import _cache_salt
 from jaju.sovereignty.router import ResidencyRouter
 from jaju.sovereignty.transfers import TransferService
 from tests.sovereignty.misbehaving import ANSWER, USAGE, MisbehavingUpstream
@@ -69,6 +72,29 @@ async def test_an_upstream_cookie_is_never_sent_back(upstream):
     assert "".join(d.text for d in first) == WHOLE == "".join(d.text for d in second)
     assert upstream.requests["json"] >= 1 and upstream.headers["json"]
     assert not [h for h in upstream.headers["json"] if h.startswith(b"cookie:")]
+
+
+async def test_cache_salt_keeps_a_vllm_prefix_cache_per_tenant(upstream):
+    """`cache_salt = true` (vLLM): each generation names its tenant's salt, the same in every process that shares
+    the deployment's keys, different per tenant, and not the tenant's id in clear; off, no such field is sent."""
+    salt = functools.partial(_cache_salt, TenantHasher(b"k" * 32))
+    salted = RemoteBackend(BackendConfig(name="kr-vllm", url=upstream.url, models={"qwen": "json", "base": "text-json"},
+                                         stream=False, cache_salt=True), "KR", salt=salt)
+    plain = RemoteBackend(BackendConfig(name="kr-other", url=upstream.url, models={"qwen": "json"}, stream=False),
+                          "KR", salt=salt)
+    sent = []
+    try:
+        for backend, scope in ((salted, "ten_a"), (salted, "ten_b"), (salted, "ten_a"), (plain, "ten_a")):
+            await collect(backend.chat(ChatRequest("qwen", QUESTION, cache_scope=scope)))
+            sent.append(upstream.last["json"].get("cache_salt"))
+        await collect(salted.complete(CompletionRequest("base", "서울은", cache_scope="ten_a")))
+    finally:
+        await salted.close()
+        await plain.close()
+    a, b, a_again, off = sent
+    assert a and b and a != b and a == a_again and off is None
+    assert "ten_a" not in a and a == _cache_salt(TenantHasher(b"k" * 32), "ten_a")  # another process agrees
+    assert upstream.last["text-json"]["cache_salt"] == a  # text completions carry it too
 
 
 async def test_text_completion_json_to_a_stream_request(upstream):

@@ -101,7 +101,8 @@ class RemoteBackend:
     """One OpenAI-compatible server in one jurisdiction, with model-name mapping and a circuit breaker."""
 
     def __init__(self, config: BackendConfig, jurisdiction: str, *,
-                 transport: httpx.AsyncBaseTransport | None = None, breaker: CircuitBreaker | None = None):
+                 transport: httpx.AsyncBaseTransport | None = None, breaker: CircuitBreaker | None = None,
+                 salt: Callable[[str], str] | None = None):
         self.name = config.name
         self.jurisdiction = jurisdiction
         self.config = config
@@ -122,6 +123,9 @@ class RemoteBackend:
         self._client = httpx.AsyncClient(transport=transport or Http1Transport(), headers=headers,
                                          cookies=CookieJar(policy=_REFUSE_COOKIES),
                                          timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout))
+        if config.cache_salt and salt is None:
+            raise ConfigError(f"Backend {config.name} asks for cache_salt, but no salt function was given.")
+        self._salt = salt if config.cache_salt else None  # tenant (cache scope) -> the server's cache_salt
         self.tokens_estimated = False  # set once the server could not count tokens and we guessed
         # Whether the server serves /v1/responses itself; None until an "auto" backend has been asked.
         self._native_responses: bool | None = {"native": True, "translate": False}.get(config.responses)
@@ -153,20 +157,28 @@ class RemoteBackend:
                 body["tool_choice"] = request.tool_choice
         if request.response_format is not None:
             body["response_format"] = request.response_format
+        self._salted(body, request.cache_scope)
         # Several choices come back whole (one JSON reply), so each keeps its index and logprobs.
         return self._openai("/chat/completions", body, chat=True, stream=request.stream and request.sampling.n == 1)
 
     def complete(self, request: CompletionRequest) -> AsyncIterator[Delta]:
         body = {"model": self.remote_name(request.model), "prompt": request.prompt, "echo": request.echo,
                 **_sampling(request.sampling, chat=False)}
+        self._salted(body, request.cache_scope)
         return self._openai("/completions", body, chat=False, stream=request.stream and request.sampling.n == 1)
 
     def respond(self, request: ChatRequest) -> AsyncIterator[Delta]:
         """The prepared request sent to the server's own /v1/responses; its reply read into Deltas."""
         body = responses_upstream.request_body(request, self.remote_name(request.model))
+        self._salted(body, request.cache_scope)
         return self._generate("/responses", body, {}, lambda: responses_upstream.EventReader(self.name),
                               lambda raw, kind: responses_upstream.parse_body(raw, kind, self.name),
                               stream=request.stream)
+
+    def _salted(self, body: dict[str, Any], scope: str) -> None:
+        """With `cache_salt` on, the tenant's salt: the server reuses a cached prefix only within one tenant."""
+        if self._salt is not None and scope:
+            body["cache_salt"] = self._salt(scope)
 
     async def speaks_responses(self) -> bool:
         """Whether /v1/responses goes to this server natively (config `responses`; "auto" asks once).

@@ -60,6 +60,10 @@ class BackendConfig(BaseModel):
     # /v1/responses: "native" sends it to the server's own /v1/responses (vLLM, llama-server), "translate"
     # runs it as a chat completion, "auto" asks the server once (an empty POST /responses) and remembers.
     responses: Literal["native", "translate", "auto"] = "translate"
+    # vLLM (and SGLang): send `cache_salt`, a keyed digest of the tenant, with every generation, so the server's
+    # prefix cache never answers one tenant sooner because another sent the same prefix. Off by default: a
+    # server that does not know the field may refuse the request.
+    cache_salt: bool = False
 
     @field_validator("url")
     @classmethod

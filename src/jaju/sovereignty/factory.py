@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any, Protocol
 from jaju.audit.events import Event
 from jaju.engine.base import Backend
 from jaju.engine.remote import RemoteBackend
+from jaju.privacy.hashing import TenantHasher
 from jaju.settings import JURISDICTION_CODES, Settings
 from jaju.sovereignty.config import Jurisdictions, load_jurisdictions
 from jaju.sovereignty.egress import EgressGuard
@@ -38,6 +40,10 @@ class Sovereignty:
         await self.egress.aclose()
 
 
+def _cache_salt(hasher: TenantHasher, tenant_id: str) -> str:
+    return hasher.hexdigest(tenant_id, "", "engine-cache-salt")[:32]
+
+
 def build_sovereignty(settings: Settings, db: Database, audit: AuditSink, *, config_file: str | Path | None = None,
                       local_backends: list[Backend] = (), policy: PolicyHook | None = None,
                       policy_basis: Callable[[str, str], str | None] | None = None,
@@ -45,7 +51,12 @@ def build_sovereignty(settings: Settings, db: Database, audit: AuditSink, *, con
     """Validate [jurisdictions], build one RemoteBackend per declared server behind one EgressGuard."""
     jurisdictions = load_jurisdictions(settings, config_file)
     egress = EgressGuard(jurisdictions.declared_hosts(), audit)
-    remote = [RemoteBackend(b, code, transport=egress)
+    salt = None
+    if any(b.cache_salt for j in jurisdictions.by_code.values() for b in j.backends):
+        # The same for a tenant in every process (the deployment's privacy secret), unguessable by the server.
+        hasher = TenantHasher.load_or_create(settings.keys_dir)
+        salt = functools.partial(_cache_salt, hasher)
+    remote = [RemoteBackend(b, code, transport=egress, salt=salt)
               for code, j in jurisdictions.by_code.items() for b in j.backends]
     # A basis may name any recognised jurisdiction, even one with no backends declared yet.
     known = set(jurisdictions.codes) | set(JURISDICTION_CODES)
