@@ -137,9 +137,9 @@ class ChainWriter:
     def transaction(self) -> Iterator[ChainTransaction]:
         """A write transaction holding the chain's lock (bounded wait on PostgreSQL); commits on success.
 
-        On SQLite it runs on the driver's own cursor: a one-event commit takes 0.43-0.57 ms there instead of
-        0.59-0.78 ms through SQLAlchemy Core back to back, 1.03-1.26 instead of 1.52-1.80 ms after 5 ms idle,
-        as between a lone client's requests (docs/benchmarks.md, round 5).
+        On SQLite it runs on the driver's own cursor: a one-event commit takes 0.33-0.54 ms there instead of
+        0.44-0.73 ms through SQLAlchemy Core back to back, 1.10-1.18 instead of 1.59-1.66 ms after 5 ms idle,
+        as between a lone client's requests (benchmarks/store_paths_bench.py; docs/benchmarks.md, round 5).
         """
         if self.db.dialect == "sqlite":
             with self.db.sqlite_immediate() as cur:

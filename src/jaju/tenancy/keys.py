@@ -72,8 +72,8 @@ class ApiKeyService:
         self.db = db
         self.audit = audit
         self.tenants = tenants
-        # On SQLite the lookup runs on the driver's cursor: 0.53-0.61 ms -> 0.19-0.27 ms after 5 ms idle (as
-        # between a lone client's requests), 56-109 -> 21-44 us back to back (docs/benchmarks.md, round 5).
+        # On SQLite the lookup runs on the driver's cursor: 496-613 -> 221-295 us after 5 ms idle (as between a
+        # lone client's requests), 44 -> 18-19 us back to back (benchmarks/store_paths_bench.py, round 5).
         self._sqlite_auth: tuple[str, Callable[[Any], Any]] | None = None
         if db.dialect == "sqlite":
             dialect = db.engine.dialect
