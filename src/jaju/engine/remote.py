@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from collections.abc import AsyncIterator, Callable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -118,8 +118,8 @@ class RemoteBackend:
             headers["Authorization"] = f"Bearer {key}"
         # The transport is the EgressGuard in production (this client can reach declared hosts only), over
         # jaju's lean HTTP/1.1 transport either way.
-        # No cookie jar: this one client carries every tenant's requests, so a cookie one reply set would ride
-        # along on the next tenant's request.
+        # A cookie jar that takes nothing: this one client carries every tenant's requests, so a cookie one
+        # reply set would ride along on the next tenant's request.
         self._client = httpx.AsyncClient(transport=transport or Http1Transport(), headers=headers,
                                          cookies=CookieJar(policy=_REFUSE_COOKIES),
                                          timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout))
