@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -98,14 +99,26 @@ class Database:
                 raise
 
     @contextmanager
+    def _sqlite_cursor(self) -> Iterator[tuple[Any, sqlite3.Cursor]]:
+        """A pooled connection's driver connection and a cursor on it (its connect hook set WAL and
+        synchronous=FULL); both go back when the block ends."""
+        if self.dialect != "sqlite":
+            raise ValueError("the driver's own cursor is for SQLite stores only")
+        conn = self.engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            try:
+                yield conn, cur
+            finally:
+                cur.close()
+        finally:
+            conn.close()
+
+    @contextmanager
     def sqlite_immediate(self) -> Iterator[sqlite3.Cursor]:
         """SQLite only: `write_connection()` as a DBAPI cursor, for the one write every request waits on
         (the audit group commit), where SQLAlchemy's per-statement work costs more than SQLite's own."""
-        if self.dialect != "sqlite":
-            raise ValueError("sqlite_immediate() needs a SQLite store")
-        conn = self.engine.raw_connection()  # from the pool: its connect hook set WAL and synchronous=FULL
-        try:
-            cur = conn.cursor()
+        with self._sqlite_cursor() as (conn, cur):
             try:
                 cur.execute("BEGIN IMMEDIATE")
                 yield cur
@@ -113,23 +126,12 @@ class Database:
             except BaseException:
                 conn.rollback()
                 raise
-            finally:
-                cur.close()
-        finally:
-            conn.close()
 
     def sqlite_first(self, sql: str, params: tuple) -> tuple | None:
         """SQLite only: the first row of one read on the driver's own cursor, for the read every request
         makes (its API key); `sql` is a Core statement compiled for this dialect."""
-        conn = self.engine.raw_connection()
-        try:
-            cur = conn.cursor()
-            try:
-                return cur.execute(sql, params).fetchone()
-            finally:
-                cur.close()
-        finally:
-            conn.close()
+        with self._sqlite_cursor() as (_, cur):
+            return cur.execute(sql, params).fetchone()
 
     def ping(self) -> bool:
         """True when the store answers a trivial query."""
