@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import insert, select, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from jaju.audit.chain import GENESIS, Checkpoint, leaf_hash, link
 from jaju.audit.errors import AuditTailUnsigned
@@ -34,16 +34,33 @@ _CHECKPOINT = (select(AuditCheckpoint.seq, AuditCheckpoint.chain_hash, AuditChec
                       AuditCheckpoint.signature).order_by(AuditCheckpoint.seq.desc()).limit(1))
 _INSERT_EVENTS = insert(AuditEvent.__table__)
 _INSERT_CHECKPOINT = insert(AuditCheckpoint.__table__)
-# The same four statements for SQLite's own driver (tests/audit run every one of them on SQLite).
-_SQLITE_HEAD = "SELECT seq, chain_hash FROM audit_events ORDER BY seq DESC LIMIT 1"
-_SQLITE_CHECKPOINT = "SELECT seq, chain_hash, ts, key_id, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1"
-_SQLITE_INSERT_EVENTS = ("INSERT INTO audit_events (seq, ts, tenant_id, action, body, leaf_hash, chain_hash) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)")
-_SQLITE_INSERT_CHECKPOINT = "INSERT INTO audit_checkpoints (seq, ts, chain_hash, key_id, signature) VALUES (?, ?, ?, ?, ?)"
 
 # One linked event as stored: seq, ts, tenant_id, action, body, leaf_hash, chain_hash.
 Row = tuple[int, datetime, str | None, str, str, str, str]
 _EVENT_COLUMNS = ("seq", "ts", "tenant_id", "action", "body", "leaf_hash", "chain_hash")
+_CHECKPOINT_COLUMNS = ("seq", "ts", "chain_hash", "key_id", "signature")
+
+
+@dataclass(frozen=True)
+class _SqliteSql:
+    """The four statements above compiled for SQLite's driver (positional `?`, LIMIT inline)."""
+
+    head: str
+    checkpoint: str
+    insert_events: str
+    insert_checkpoint: str
+
+    @classmethod
+    def compile(cls, dialect: Dialect) -> _SqliteSql:
+        inline = {"literal_binds": True}
+        inserts = []
+        for stmt, columns in ((_INSERT_EVENTS, _EVENT_COLUMNS), (_INSERT_CHECKPOINT, _CHECKPOINT_COLUMNS)):
+            compiled = stmt.compile(dialect=dialect)
+            if tuple(compiled.positiontup or ()) != columns:  # the rows below are built in this order
+                raise RuntimeError(f"{compiled} binds {compiled.positiontup}, not {columns}")
+            inserts.append(str(compiled))
+        return cls(str(_HEAD.compile(dialect=dialect, compile_kwargs=inline)),
+                   str(_CHECKPOINT.compile(dialect=dialect, compile_kwargs=inline)), *inserts)
 
 
 @dataclass
@@ -98,21 +115,23 @@ class _SqliteTransaction:
     """SQLite's own driver under BEGIN IMMEDIATE (its single writer is the lock). Timestamps go through the
     column type's own SQLAlchemy converters, so rows are stored exactly as the Core path stores them."""
 
-    def __init__(self, cur: sqlite3.Cursor, ts_in: Callable[[datetime], str], ts_out: Callable[[str], datetime]):
+    def __init__(self, cur: sqlite3.Cursor, sql: _SqliteSql, ts_in: Callable[[datetime], str],
+                 ts_out: Callable[[str], datetime]):
         self.cur = cur
+        self.sql = sql
         self._ts_in = ts_in
         self._ts_out = ts_out
 
     def head(self) -> Head:
-        row = self.cur.execute(_SQLITE_HEAD).fetchone()
-        cp = self.cur.execute(_SQLITE_CHECKPOINT).fetchone()
+        row = self.cur.execute(self.sql.head).fetchone()
+        cp = self.cur.execute(self.sql.checkpoint).fetchone()
         checkpoint = None if cp is None else Checkpoint(cp[0], cp[1], _iso(self._ts_out(cp[2])), cp[3], bytes(cp[4]))
         return Head(row[0], row[1], checkpoint) if row else Head(0, GENESIS, checkpoint)
 
     def insert(self, rows: list[Row], checkpoint: Checkpoint, ts: datetime) -> None:
         ts_in = self._ts_in
-        self.cur.executemany(_SQLITE_INSERT_EVENTS, [(r[0], ts_in(r[1]), *r[2:]) for r in rows])
-        self.cur.execute(_SQLITE_INSERT_CHECKPOINT, (checkpoint.seq, ts_in(ts), checkpoint.chain_hash,
+        self.cur.executemany(self.sql.insert_events, [(r[0], ts_in(r[1]), *r[2:]) for r in rows])
+        self.cur.execute(self.sql.insert_checkpoint, (checkpoint.seq, ts_in(ts), checkpoint.chain_hash,
                                                      checkpoint.key_id, checkpoint.signature))
 
 
@@ -128,10 +147,14 @@ class ChainWriter:
         self.key = key
         self._lock_timeout_ms = max(1, int(lock_timeout_s * 1000))
         self._trusted: Checkpoint | None = None  # the newest checkpoint this process signed or verified
-        # The column type as the dialect adapts it (SQLite's DATETIME text), so raw rows match Core's.
-        dialect = db.engine.dialect
-        ts_type = AuditEvent.__table__.c.ts.type.dialect_impl(dialect)
-        self._sqlite_ts = (ts_type.bind_processor(dialect), ts_type.result_processor(dialect, None))
+        self._sqlite: tuple[_SqliteSql, Callable, Callable] | None = None
+        if db.dialect == "sqlite":
+            # Core's own statements, and the column type as the dialect adapts it (SQLite's DATETIME text),
+            # so the driver's rows are the ones Core would write.
+            dialect = db.engine.dialect
+            ts_type = AuditEvent.__table__.c.ts.type.dialect_impl(dialect)
+            self._sqlite = (_SqliteSql.compile(dialect), ts_type.bind_processor(dialect),
+                            ts_type.result_processor(dialect, None))
 
     @contextmanager
     def transaction(self) -> Iterator[ChainTransaction]:
@@ -141,9 +164,9 @@ class ChainWriter:
         0.44-0.73 ms through SQLAlchemy Core back to back, 1.10-1.18 instead of 1.59-1.66 ms after 5 ms idle,
         as between a lone client's requests (benchmarks/store_paths_bench.py; docs/benchmarks.md, round 5).
         """
-        if self.db.dialect == "sqlite":
+        if self._sqlite is not None:
             with self.db.sqlite_immediate() as cur:
-                yield _SqliteTransaction(cur, *self._sqlite_ts)
+                yield _SqliteTransaction(cur, *self._sqlite)
         else:
             with self.db.write_connection() as conn:
                 yield _CoreTransaction(conn, self.db.dialect == "postgresql", self._lock_timeout_ms)
