@@ -11,6 +11,7 @@ from typing import Protocol
 import redis
 
 from jaju.errors import ApiError
+from jaju.store.writer_lock import WriterLock
 
 log = logging.getLogger("jaju.ratelimit")
 
@@ -67,6 +68,10 @@ class SharedRateLimiter:
         self.per_minute = per_minute
         self.path = str(path)
         self._local = threading.local()
+        # This check runs on the event loop: a worker that found the file locked would sleep there in
+        # SQLite's busy handler (1 ms, then 2, 5...), stalling every request it serves; the lock wakes it
+        # as soon as the other worker's few-microsecond update is done.
+        self._writer = WriterLock(self.path + "-writer-lock")
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -85,25 +90,31 @@ class SharedRateLimiter:
         rate = self.per_minute / 60.0
         try:
             db = self._db()
-            db.execute("BEGIN IMMEDIATE")  # the writer lock: one worker at a time reads and updates a bucket
-            try:
-                now = time.monotonic()
-                row = db.execute("SELECT tokens, at FROM buckets WHERE key = ?", (key_id,)).fetchone()
-                tokens, last = row if row is not None else (float(self.per_minute), now)
-                tokens = min(float(self.per_minute), tokens + max(0.0, now - last) * rate)
-                allowed = tokens >= 1.0
-                db.execute("INSERT OR REPLACE INTO buckets (key, tokens, at) VALUES (?, ?, ?)",
-                           (key_id, tokens - 1.0 if allowed else tokens, now))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+            with self._writer.held():
+                allowed, tokens = self._take(db, key_id, rate)
         except sqlite3.Error as e:
             log.warning("rate limiter: shared bucket file unavailable (%s); letting the request through",
                         type(e).__name__)
             return
         if not allowed:
             raise too_many(self.per_minute, int((1.0 - tokens) / rate + 0.999))
+
+    def _take(self, db: sqlite3.Connection, key_id: str, rate: float) -> tuple[bool, float]:
+        """Take one token from the key's bucket if it has one: (allowed, tokens before taking)."""
+        db.execute("BEGIN IMMEDIATE")  # SQLite's writer lock: one worker at a time reads and updates a bucket
+        try:
+            now = time.monotonic()
+            row = db.execute("SELECT tokens, at FROM buckets WHERE key = ?", (key_id,)).fetchone()
+            tokens, last = row if row is not None else (float(self.per_minute), now)
+            tokens = min(float(self.per_minute), tokens + max(0.0, now - last) * rate)
+            allowed = tokens >= 1.0
+            db.execute("INSERT OR REPLACE INTO buckets (key, tokens, at) VALUES (?, ?, ?)",
+                       (key_id, tokens - 1.0 if allowed else tokens, now))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return allowed, tokens
 
 
 class RedisRateLimiter:

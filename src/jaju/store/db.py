@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from jaju.errors import ConfigError
+from jaju.store.writer_lock import WriterLock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Arbitrary constant for pg_advisory_xact_lock; serialises migrations and audit appends.
@@ -46,9 +47,12 @@ class Database:
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
             raise ConfigError(f"Database {self.dialect!r} is not supported; use SQLite or PostgreSQL.")
+        self._writer_lock: WriterLock | None = None
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                # Beside the file, as SQLite's own -wal and -shm: every process on this store finds the same one.
+                self._writer_lock = WriterLock(parsed.database + "-writer-lock")
             self.engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
@@ -117,8 +121,12 @@ class Database:
     @contextmanager
     def sqlite_immediate(self) -> Iterator[sqlite3.Cursor]:
         """SQLite only: `write_connection()` as a DBAPI cursor, for the one write every request waits on
-        (the audit group commit), where SQLAlchemy's per-statement work costs more than SQLite's own."""
-        with self._sqlite_cursor() as (conn, cur):
+        (the audit group commit), where SQLAlchemy's per-statement work costs more than SQLite's own.
+
+        Writers from other processes (`jaju serve --workers N`) queue on the store's WriterLock first, so a
+        waiting one starts as soon as the lock is free instead of on its busy handler's next try."""
+        with self._writer_lock.held() if self._writer_lock is not None else nullcontext(), \
+                self._sqlite_cursor() as (conn, cur):
             try:
                 cur.execute("BEGIN IMMEDIATE")
                 yield cur
@@ -158,6 +166,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._writer_lock is not None:
+            self._writer_lock.close()
 
     # A single store holds every tenant's content; TenantStores answers the same calls per jurisdiction.
     def for_tenant(self, tenant_id: str) -> Database:
