@@ -197,11 +197,11 @@ def konlpy_corpus(tmp: Path) -> Path:
 
 
 def load(url: str, key: str, concurrency: int, seconds: float, warmup: float, pid: int | None = None,
-         corpus: Path | None = None) -> dict:
+         corpus: Path | None = None, client: str = "raw") -> dict:
     """One load phase; with `pid`, also the CPU that process tree spent per answered request (ms)."""
     cpu_before = tree_cpu_seconds(pid) if pid else 0.0
     r = subprocess.run([sys.executable, str(HERE / "gateway_load.py"), "--url", url, "--key", key, "--concurrency",
-                        str(concurrency), "--seconds", str(seconds), "--warmup", str(warmup)]
+                        str(concurrency), "--seconds", str(seconds), "--warmup", str(warmup), "--client", client]
                        + (["--corpus", str(corpus)] if corpus else []),
                        capture_output=True, text=True, timeout=seconds + warmup + 120)
     if r.returncode != 0:
@@ -212,7 +212,7 @@ def load(url: str, key: str, concurrency: int, seconds: float, warmup: float, pi
     return result
 
 
-def profile(pid: int, url: str, key: str, seconds: float, corpus: Path | None) -> dict:
+def profile(pid: int, url: str, key: str, seconds: float, corpus: Path | None, client: str) -> dict:
     """py-spy on the jaju server while c=16 load runs; returns the summary's top frames."""
     binary = shutil.which("py-spy") or sys.exit("py-spy is not installed: pip install 'py-spy==0.4.3'")
     OUT.mkdir(exist_ok=True)
@@ -221,7 +221,7 @@ def profile(pid: int, url: str, key: str, seconds: float, corpus: Path | None) -
                             "--format", "raw", "--function", "--nonblocking", "--subprocesses", "--output", str(raw)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(1.0)  # py-spy attaches
-    phase = load(url, key, 16, seconds, 0.5, corpus=corpus)
+    phase = load(url, key, 16, seconds, 0.5, corpus=corpus, client=client)
     _, err = spy.communicate(timeout=120)
     if spy.returncode != 0 or not raw.exists():
         sys.exit(f"py-spy failed: {err.decode(errors='replace')[-1000:]}")
@@ -249,6 +249,9 @@ def main() -> None:
     ap.add_argument("--prompts", choices=("fixed", "konlpy"), default="fixed",
                     help="fixed: gateway_load's one paragraph with a unique tag; konlpy: 600-character slices of "
                          "konlpy's bills and Constitution (texts not written for jaju), a different slice per request")
+    ap.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                    help="the load generator's HTTP client (gateway_load.py): raw asyncio streams, or httpx as "
+                         "before round 6, which spends 1-2 ms of the box's CPU per request")
     args = ap.parse_args()
     litellm_workers = args.litellm_workers or args.jaju_workers or os.cpu_count() or 1
     tmp = Path(tempfile.mkdtemp(prefix="jaju-gateway-"))
@@ -283,17 +286,17 @@ def main() -> None:
             result = {}
             for name in order:
                 url, key = targets[name]
-                result[name] = {f"c{c}": load(url, key, c, args.seconds, args.warmup, pids[name], corpus)
+                result[name] = {f"c{c}": load(url, key, c, args.seconds, args.warmup, pids[name], corpus, args.client)
                                 for c in (1, 16, 64)}
             rounds.append(result)
             print(json.dumps({"round": i + 1, **result}, ensure_ascii=False), file=sys.stderr)
         report = summary(rounds, names)
         report["setup"] = {"jaju_workers": args.jaju_workers, "litellm_workers": litellm_workers,
                            "jaju_src": args.jaju_src, "before_src": args.before_src, "rounds": args.rounds, "prompts": args.prompts,
-                           "seconds": args.seconds, "warmup": args.warmup, "cpus": os.cpu_count(),
+                           "seconds": args.seconds, "warmup": args.warmup, "cpus": os.cpu_count(), "client": args.client,
                            "load1": os.getloadavg()[0]}
         if args.profile:
-            report["profile"] = profile(jaju.pid, *targets["jaju"], args.seconds, corpus)
+            report["profile"] = profile(jaju.pid, *targets["jaju"], args.seconds, corpus, args.client)
         OUT.mkdir(exist_ok=True)
         (OUT / "gateway.json").write_text(json.dumps({"report": report, "rounds": rounds}, indent=2,
                                                      ensure_ascii=False), encoding="utf-8")
