@@ -123,7 +123,8 @@ litellm_settings:
     return proc, f"http://127.0.0.1:{port}/v1", LITELLM_KEY
 
 
-def start_jaju(tmp: Path, upstream: str, workers: int | None, src: str | None) -> tuple[subprocess.Popen, str, str]:
+def start_jaju(tmp: Path, upstream: str, workers: int | None, src: str | None,
+               rate_limit: int = 0) -> tuple[subprocess.Popen, str, str]:
     data = tmp / "jaju"
     link_models(data, assemble(QWEN, Path.home() / ".cache" / "jaju-test"))
     (data / "jaju.toml").write_text(f"""jurisdiction = "KR"
@@ -135,9 +136,11 @@ models = ["bench"]
 """, encoding="utf-8")
     port = free_port()
     env = {"JAJU_DATA_DIR": str(data), "JAJU_CONFIG": str(data / "jaju.toml"), "JAJU_ENGINE__THREADS": "1",
-           "JAJU_LIMITS__REQUESTS_PER_MINUTE": "0", "PYTHONUNBUFFERED": "1"}
+           "JAJU_LIMITS__REQUESTS_PER_MINUTE": str(rate_limit), "PYTHONUNBUFFERED": "1"}
     log = tmp / "jaju.log"
     if src:  # another checkout of jaju (e.g. `git archive` of a commit, to measure before and after)
+        if not (Path(src) / "src" / "jaju").is_dir():  # else the installed jaju would run under its name
+            sys.exit(f"{src} is not a checkout of jaju (no src/jaju)")
         env["PYTHONPATH"] = str(Path(src) / "src")
     cmd = [sys.executable, "-m", "jaju", "serve", "--port", str(port)]
     proc = spawn(cmd + (["--workers", str(workers)] if workers else []), log, env)
@@ -249,6 +252,9 @@ def main() -> None:
     ap.add_argument("--prompts", choices=("fixed", "konlpy"), default="fixed",
                     help="fixed: gateway_load's one paragraph with a unique tag; konlpy: 600-character slices of "
                          "konlpy's bills and Constitution (texts not written for jaju), a different slice per request")
+    ap.add_argument("--rate-limit", type=int, default=0,
+                    help="jaju's requests per minute per key (default 0: off, so the load is not refused); a limit "
+                         "too high to reach still runs the check, which `--workers` share through one SQLite file")
     ap.add_argument("--client", choices=("raw", "httpx"), default="raw",
                     help="the load generator's HTTP client (gateway_load.py): raw asyncio streams, or httpx as "
                          "before round 6, which spends 1-2 ms of the box's CPU per request")
@@ -267,13 +273,13 @@ def main() -> None:
             procs.append(proc)
             targets["litellm"] = (url, key)
             pids["litellm"] = proc.pid
-        jaju, url, key = start_jaju(tmp, upstream, args.jaju_workers, args.jaju_src)
+        jaju, url, key = start_jaju(tmp, upstream, args.jaju_workers, args.jaju_src, args.rate_limit)
         procs.append(jaju)
         targets["jaju"] = (url, key)
         pids["jaju"] = jaju.pid
         if args.before_src:
             (tmp / "before").mkdir()
-            before, url, key = start_jaju(tmp / "before", upstream, args.jaju_workers, args.before_src)
+            before, url, key = start_jaju(tmp / "before", upstream, args.jaju_workers, args.before_src, args.rate_limit)
             procs.append(before)
             targets["jaju_before"] = (url, key)
             pids["jaju_before"] = before.pid
@@ -293,7 +299,7 @@ def main() -> None:
         report = summary(rounds, names)
         report["setup"] = {"jaju_workers": args.jaju_workers, "litellm_workers": litellm_workers,
                            "jaju_src": args.jaju_src, "before_src": args.before_src, "rounds": args.rounds, "prompts": args.prompts,
-                           "seconds": args.seconds, "warmup": args.warmup, "cpus": os.cpu_count(), "client": args.client,
+                           "seconds": args.seconds, "warmup": args.warmup, "cpus": os.cpu_count(), "client": args.client, "rate_limit": args.rate_limit,
                            "load1": os.getloadavg()[0]}
         if args.profile:
             report["profile"] = profile(jaju.pid, *targets["jaju"], args.seconds, corpus, args.client)

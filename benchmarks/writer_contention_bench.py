@@ -1,7 +1,7 @@
 """Two API workers' audit writers on one SQLite store: how long a request waits for its durable record.
 
     python benchmarks/writer_contention_bench.py [--procs 2] [--callers 8] [--seconds 4] [--rounds 3]
-                                                 [--before-src /tmp/before/src]
+                                                 [--before-src /tmp/before]
 
 Each of `--procs` processes runs jaju's own `AuditLog` (writer thread, group commit, signed checkpoints)
 on one SQLite file, with `--callers` coroutines that each record an event, wait for it, and record the
@@ -87,11 +87,13 @@ def main() -> None:
     ap.add_argument("--callers", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--before-src", type=Path, help="another checkout's src/ to run in the same rounds")
+    ap.add_argument("--before-src", type=Path, help="another checkout of jaju (its src/ runs in the same rounds)")
     args = ap.parse_args()
     sides = {"this": ROOT / "src"}
     if args.before_src:
-        sides["before"] = args.before_src
+        sides["before"] = args.before_src / "src"
+        if not (sides["before"] / "jaju").is_dir():
+            sys.exit(f"{args.before_src} is not a checkout of jaju (no src/jaju)")
     rounds = []
     for r in range(args.rounds):
         order = list(sides.items()) if r % 2 == 0 else list(reversed(sides.items()))

@@ -2,12 +2,15 @@
 
 SQLite lets one writer in at a time, and a connection that finds the file locked waits in its busy
 handler, which sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50 then 100 ms between tries. The writes that
-every request waits on (the audit group commit, the shared rate-limit bucket) hold the lock well under a
-millisecond, so with two API workers those sleeps were most of the wait: in a two-process commit loop the
-slowest waits were 34-107 ms with the busy handler and about 10 ms behind this lock
-(docs/benchmarks.md, round 6). Taking an `flock` on a file next to the database before `BEGIN IMMEDIATE`
-queues the writers in the kernel, which wakes the next one when the holder lets go. SQLite's own lock still
-decides who writes; this only orders the waiting, so a writer that does not take it stays correct.
+every request waits on (the audit group commit, the shared rate-limit bucket) hold the lock for about a
+millisecond or less, so with two API workers those sleeps made the tail: two processes' audit writers
+waited 20-36 ms at p99 and up to 1.2 s with the busy handler, 5-8 ms and at most 10-50 ms behind this
+lock (benchmarks/writer_contention_bench.py; docs/benchmarks.md, round 6). Taking an `flock` on a file
+next to the database before `BEGIN IMMEDIATE` queues the writers in the kernel, which wakes the next one
+when the holder lets go. SQLite's own lock still decides who writes; this only orders the waiting, so a
+writer that does not take it stays correct. The price is fairness: the writers alternate, where the busy
+handler let one run on while the other slept, so each waits for the other's commit more often (mean wait
+2.2 -> 2.5 ms in the same benchmark, with the store saturated).
 """
 
 from __future__ import annotations
