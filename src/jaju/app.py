@@ -14,6 +14,7 @@ from jaju.api import (admin, batches, compliance, console, errors, files, health
                       openai, privacy, rerank, responses)
 from jaju.api.middleware import BodyLimit, CleanErrors, RequestMetrics
 from jaju.batches.worker import BatchWorker
+from jaju.heap import freeze_startup_objects
 from jaju.services import Services, build_services
 from jaju.settings import Settings
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             services.load_models()
         if warm_up:  # a serving process: take the first request at full speed
             await asyncio.to_thread(services.warm_up)
+            freeze_startup_objects()  # and no full GC pass over what start-up built (jaju/heap.py)
         tasks = [asyncio.create_task(_every(10.0, _health, services)),
                  asyncio.create_task(_every(2.0, _flush_usage, services))]
         bind = services.metrics_bind  # None in an API worker: the supervisor serves them for all workers

@@ -18,6 +18,7 @@ import uvicorn
 from jaju import logs
 from jaju.engine.catalog import EMBEDDING_MODEL
 from jaju.engine.ipc.worker import WorkerRole
+from jaju.heap import freeze_startup_objects
 from jaju.settings import Settings, load_settings
 
 log = logging.getLogger("jaju.serve")
@@ -65,6 +66,7 @@ def engine_main(config: str | None, data_dir: str | None, endpoint: str, ready) 
         scheduler = getattr(backend, "scheduler", None)
         if scheduler is not None:
             metrics.watch_engine(name, lambda s=scheduler: s.queue_depth, lambda s=scheduler: s.active)
+    freeze_startup_objects()  # a full GC pass over the loaded engine would stall every stream (jaju/heap.py)
     log.info("engine process ready: %s", ", ".join(registry.loaded()))
     try:
         serve_forever(registry, endpoint, on_ready=ready.set)
