@@ -70,7 +70,7 @@ class SharedRateLimiter:
         self._local = threading.local()
         # This check runs on the event loop: a worker that found the file locked would sleep there in
         # SQLite's busy handler (1 ms, then 2, 5...), stalling every request it serves; the lock wakes it
-        # as soon as the other worker's few-microsecond update is done.
+        # as soon as the other worker's update (tens of microseconds) is done.
         self._writer = WriterLock(self.path + "-writer-lock")
 
     def _db(self) -> sqlite3.Connection:
