@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 import time
 
 from jaju.store import Database
@@ -37,7 +38,6 @@ def test_a_second_process_waits_until_the_holder_lets_go(tmp_path):
 
 
 def test_the_lock_can_be_taken_again_and_by_threads_in_turn(tmp_path):
-    import threading
     lock = WriterLock(tmp_path / "lock")
     inside, most = [0], [0]
 
@@ -76,3 +76,26 @@ def test_an_sqlite_store_keeps_its_lock_beside_its_file_and_a_memory_one_has_non
     memory = Database("sqlite:///:memory:")
     with memory.sqlite_immediate() as cur:
         assert cur.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_every_write_transaction_of_an_sqlite_store_queues_on_its_lock(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'jaju.db'}")
+    db.migrate()
+    other = WriterLock(tmp_path / "jaju.db-writer-lock")  # another open file: as another process holds it
+    try:
+        for begin in (db.immediate, db.write_connection, db.sqlite_immediate):
+            entered = threading.Event()
+
+            def write():
+                with begin():
+                    entered.set()
+
+            with other.held():
+                writer = threading.Thread(target=write)
+                writer.start()
+                assert not entered.wait(0.3), f"{begin.__name__} wrote while another writer held the lock"
+            assert entered.wait(30), f"{begin.__name__} did not start once the lock was free"
+            writer.join(30)
+    finally:
+        other.close()
+        db.dispose()

@@ -76,10 +76,16 @@ class Database:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
         # SQLite has one writer at a time already; callers use BEGIN IMMEDIATE via immediate().
 
+    def _queued(self):
+        """On a SQLite file, the store's WriterLock: writers from every process (`jaju serve --workers N`)
+        queue on it before `BEGIN IMMEDIATE`, so a waiting one starts as soon as the holder commits instead
+        of on its busy handler's next try (jaju/store/writer_lock.py). Elsewhere nothing."""
+        return self._writer_lock.held() if self._writer_lock is not None else nullcontext()
+
     @contextmanager
     def immediate(self) -> Iterator[Session]:
         """A write transaction that holds the writer lock from its first statement."""
-        with self.sessions() as s:
+        with self._queued(), self.sessions() as s:
             try:
                 if self.dialect == "sqlite":
                     s.connection().exec_driver_sql("BEGIN IMMEDIATE")
@@ -92,7 +98,7 @@ class Database:
     @contextmanager
     def write_connection(self) -> Iterator[Connection]:
         """`immediate()` on a Core connection: no ORM session to set up, for hot paths that run Core statements."""
-        with self.engine.connect() as conn:
+        with self._queued(), self.engine.connect() as conn:
             try:
                 if self.dialect == "sqlite":
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -121,12 +127,8 @@ class Database:
     @contextmanager
     def sqlite_immediate(self) -> Iterator[sqlite3.Cursor]:
         """SQLite only: `write_connection()` as a DBAPI cursor, for the one write every request waits on
-        (the audit group commit), where SQLAlchemy's per-statement work costs more than SQLite's own.
-
-        Writers from other processes (`jaju serve --workers N`) queue on the store's WriterLock first, so a
-        waiting one starts as soon as the lock is free instead of on its busy handler's next try."""
-        with self._writer_lock.held() if self._writer_lock is not None else nullcontext(), \
-                self._sqlite_cursor() as (conn, cur):
+        (the audit group commit), where SQLAlchemy's per-statement work costs more than SQLite's own."""
+        with self._queued(), self._sqlite_cursor() as (conn, cur):
             try:
                 cur.execute("BEGIN IMMEDIATE")
                 yield cur
