@@ -149,6 +149,18 @@ models = ["bench"]
     return proc, f"http://127.0.0.1:{port}/v1", key
 
 
+def start_floor(tmp: Path, upstream: str, app: str, workers: int) -> tuple[subprocess.Popen, str, str]:
+    """A gateway_floor.py app under uvicorn, configured as jaju's API workers are (uvloop, httptools, no access log)."""
+    port = free_port()
+    log = tmp / f"floor-{app}.log"
+    proc = spawn([sys.executable, "-m", "uvicorn", f"benchmarks.gateway_floor:{app}_app", "--port", str(port),
+                  "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+                  "--log-level", "warning", "--timeout-keep-alive", "75"], log,
+                 {"GATEWAY_FLOOR_UPSTREAM": upstream, "PYTHONPATH": str(ROOT)})
+    wait_ready(f"http://127.0.0.1:{port}/health", proc, log)
+    return proc, f"http://127.0.0.1:{port}/v1", "none"
+
+
 def check(name: str, url: str, key: str, tmp: Path) -> None:
     """One request, no clock: the first one may load lazily-built parts (Kiwi, caches)."""
     body = {"model": "bench", "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 64}
@@ -255,6 +267,9 @@ def main() -> None:
     ap.add_argument("--rate-limit", type=int, default=0,
                     help="jaju's requests per minute per key (default 0: off, so the load is not refused); a limit "
                          "too high to reach still runs the check, which `--workers` share through one SQLite file")
+    ap.add_argument("--floor", action="store_true",
+                    help="also run gateway_floor.py's two forwarders (bare ASGI, FastAPI): what this stack costs before "
+                         "a gateway does any work of its own")
     ap.add_argument("--client", choices=("raw", "httpx"), default="raw",
                     help="the load generator's HTTP client (gateway_load.py): raw asyncio streams, or httpx as "
                          "before round 6, which spends 1-2 ms of the box's CPU per request")
@@ -277,6 +292,12 @@ def main() -> None:
         procs.append(jaju)
         targets["jaju"] = (url, key)
         pids["jaju"] = jaju.pid
+        if args.floor:
+            for app in ("asgi", "fastapi"):
+                proc, url, key = start_floor(tmp, upstream, app, litellm_workers)
+                procs.append(proc)
+                targets[f"floor_{app}"] = (url, key)
+                pids[f"floor_{app}"] = proc.pid
         if args.before_src:
             (tmp / "before").mkdir()
             before, url, key = start_jaju(tmp / "before", upstream, args.jaju_workers, args.before_src, args.rate_limit)

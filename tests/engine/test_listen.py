@@ -1,4 +1,5 @@
-"""The shared listening socket of `jaju serve`: connections accepted on it send without Nagle's delay."""
+"""How `jaju serve` listens: Nagle off on accepted connections, a clear error for a port in use, and with
+several workers one SO_REUSEPORT group that the kernel spreads connections over."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import socket
 
 import pytest
 
-from jaju.engine.ipc.supervisor import listen
+from jaju.engine.ipc.listening import BALANCED_GROUPS, Listeners, listen
 from jaju.errors import JajuError
 
 pytestmark = pytest.mark.anyio
@@ -64,3 +65,72 @@ def test_a_port_in_use_is_a_plain_sentence():
             listen("127.0.0.1", taken.getsockname()[1])
     finally:
         taken.close()
+
+
+# --- several workers: one SO_REUSEPORT group --------------------------------------------------------
+group_only = pytest.mark.skipif(not BALANCED_GROUPS, reason="SO_REUSEPORT spreads connections on Linux only")
+
+
+def _accepted(sock: socket.socket) -> int:
+    sock.setblocking(False)
+    n = 0
+    while True:
+        try:
+            conn, _ = sock.accept()
+        except BlockingIOError:
+            return n
+        conn.close()
+        n += 1
+
+
+@group_only
+def test_the_kernel_spreads_connections_over_the_workers_sockets():
+    listeners = Listeners("127.0.0.1", 0, 2)
+    member = listeners.for_worker()
+    socks = [member.bind(), member.bind()]
+    try:
+        assert not listeners.accepting()  # bound, not listening: no connection goes to a worker not started
+        for s in socks:
+            s.listen(64)  # what the worker's server does once the app has started
+        clients = [socket.create_connection(("127.0.0.1", listeners.port)) for _ in range(32)]
+        counts = [_accepted(s) for s in socks]
+        assert sum(counts) == 32
+        assert min(counts) >= 4, counts  # <= 3 of 32 by the kernel's hash: odds of about 3 in a million
+        for c in clients:
+            c.close()
+    finally:
+        for s in socks:
+            s.close()
+        listeners.close()
+
+
+@group_only
+def test_a_port_the_group_holds_is_refused_to_anyone_else():
+    listeners = Listeners("127.0.0.1", 0, 2)
+    try:
+        with pytest.raises(JajuError, match="choose another --port"):
+            listen("127.0.0.1", listeners.port)  # a plain socket
+        with pytest.raises(JajuError, match="choose another --port"):
+            Listeners("127.0.0.1", listeners.port, 2)  # a second `jaju serve --workers 2`
+    finally:
+        listeners.close()
+
+
+@group_only
+def test_a_port_someone_else_holds_is_refused_to_the_group():
+    taken = listen("127.0.0.1", 0)
+    try:
+        with pytest.raises(JajuError, match="choose another --port"):
+            Listeners("127.0.0.1", taken.getsockname()[1], 2)
+    finally:
+        taken.close()
+
+
+def test_one_worker_listens_on_one_shared_socket():
+    listeners = Listeners("127.0.0.1", 0, 1)
+    try:
+        sock = listeners.for_worker()
+        assert isinstance(sock, socket.socket) and not listeners.balanced
+        assert sock.getsockname()[1] == listeners.port
+    finally:
+        listeners.close()

@@ -17,6 +17,7 @@ import uvicorn
 
 from jaju import logs
 from jaju.engine.catalog import EMBEDDING_MODEL
+from jaju.engine.ipc.listening import GroupMember
 from jaju.engine.ipc.worker import WorkerRole
 from jaju.heap import freeze_startup_objects
 from jaju.settings import Settings, load_settings
@@ -74,8 +75,10 @@ def engine_main(config: str | None, data_dir: str | None, endpoint: str, ready) 
         db.dispose()
 
 
-def worker_main(config: str | None, data_dir: str | None, endpoint: str, run: Path, sock: socket.socket) -> None:
-    """One API worker: Services built for that role (the engine over IPC), uvicorn on the shared socket."""
+def worker_main(config: str | None, data_dir: str | None, endpoint: str, run: Path,
+                listen_on: socket.socket | GroupMember) -> None:
+    """One API worker: Services built for that role (the engine over IPC), uvicorn on the port: on its own
+    socket of the port's SO_REUSEPORT group, or on the socket all workers share (listening.py)."""
     from jaju.app import create_app
     from jaju.services import build_services
 
@@ -85,6 +88,7 @@ def worker_main(config: str | None, data_dir: str | None, endpoint: str, run: Pa
     app = create_app(services=services, load_models=False, warm_up=True)
     asgi = _WorkerHeader(app) if os.environ.get(WORKER_HEADER_ENV) == "1" else app
     try:
+        sock = listen_on.bind() if isinstance(listen_on, GroupMember) else listen_on
         QuietServer(server_config(asgi, settings)).run(sockets=[sock])
     finally:
         services.usage.flush()

@@ -1,9 +1,10 @@
 """`jaju serve --workers N`: one engine process, N API workers on one port, each restarted if it dies.
 
-The supervisor binds the listening socket once and hands it to every worker (the kernel spreads
-connections between the processes accepting on it), so a worker restarted after a crash serves on the
-same port at once. The engine process is started first; while it is down (crashed, being restarted)
-the workers stay up and answer 503 `engine_unavailable` until it is back, then reconnect by themselves.
+The supervisor holds the port and tells each worker how to listen on it (`listening.Listeners`): on Linux
+each worker on a socket of its own in one SO_REUSEPORT group, so the kernel spreads connections evenly and
+a dead worker's socket goes with it; elsewhere, or with one worker, all on one socket the supervisor
+bound. The engine process is started first; while it is down (crashed, being restarted) the workers
+stay up and answer 503 `engine_unavailable` until it is back, then reconnect by themselves.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +24,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from jaju.engine.ipc.listening import Listeners
 from jaju.engine.ipc.processes import engine_main, worker_main
 from jaju.engine.ipc.wire import endpoint, run_dir
 from jaju.engine.ipc.worker import ENGINE_START_SECONDS
@@ -50,7 +51,7 @@ class Supervisor:
         self.endpoint = ""
         self.engine: BaseProcess | None = None
         self.workers: list[BaseProcess] = []
-        self._sock: socket.socket | None = None
+        self._listeners: Listeners | None = None
         self._stop_metrics: Callable[[], None] | None = None
 
     # --- processes ----------------------------------------------------------------------------
@@ -68,12 +69,21 @@ class Supervisor:
 
     def _start_worker(self) -> BaseProcess:
         proc = self._spawn.Process(target=worker_main, name="jaju-worker", daemon=False,
-                                   args=(self.config, str(self.data_dir), self.endpoint, self.run, self._sock))
+                                   args=(self.config, str(self.data_dir), self.endpoint, self.run,
+                                         self._listeners.for_worker()))
         proc.start()
         return proc
 
-    def _bind(self) -> socket.socket:
-        return listen(self.host, self.port)
+    def _wait_listening(self) -> None:
+        """Until a worker accepts connections: in a SO_REUSEPORT group nothing listens before one has started
+        (on a shared socket the kernel queues them from the start)."""
+        if not self._listeners.balanced:
+            return
+        deadline = time.monotonic() + ENGINE_START_SECONDS
+        while not self._listeners.accepting():
+            if self._stop.is_set() or time.monotonic() > deadline or not any(p.is_alive() for p in self.workers):
+                raise JajuError("No API worker started listening; their log lines above say why.")
+            time.sleep(0.1)
 
     # --- the loop -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -81,11 +91,12 @@ class Supervisor:
         self.run = run_dir(self.data_dir, os.getpid())
         prepare_multiprocess(self.run / "metrics")
         self.endpoint = endpoint(self.run)
-        self._sock = self._bind()
+        self._listeners = Listeners(self.host, self.port, self.n_workers)
         self._start_engine()
         # Workers build their services while the engine loads its models, then wait for it.
         self.workers = [self._start_worker() for _ in range(self.n_workers)]
         self._wait_engine()
+        self._wait_listening()
         if self.metrics_bind:  # one metrics port for all workers, served from here
             registry = CollectorRegistry()
             MultiProcessCollector(registry, path=str(self.run / "metrics"))
@@ -129,8 +140,8 @@ class Supervisor:
         if self.engine is not None and self.engine.is_alive():
             self.engine.terminate()
             _join([self.engine], STOP_SECONDS)
-        if self._sock is not None:
-            self._sock.close()
+        if self._listeners is not None:
+            self._listeners.close()
         if self._stop_metrics is not None:
             self._stop_metrics()
         if self.run is not None:
@@ -154,21 +165,3 @@ def _join(procs: list[BaseProcess], seconds: float) -> None:
             log.warning("pid %s did not stop within %.0f s; killing it", proc.pid, seconds)
             proc.kill()
             proc.join(5)
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """The one listening socket every worker accepts on (inheritable, so each worker gets a copy)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP named explicitly: asyncio turns Nagle off (TCP_NODELAY) only on accepted sockets whose
-    # `proto` says TCP, and a plain socket.socket() says 0. With Nagle on, a response written as headers
-    # then body waited for the client's delayed ACK: ~40 ms added to every request.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as e:
-        sock.close()
-        raise JajuError(f"Cannot listen on {host}:{port} ({e.strerror}); choose another --port.") from None
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
