@@ -34,12 +34,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -213,8 +216,14 @@ def konlpy_corpus(tmp: Path) -> Path:
 
 def load(url: str, key: str, concurrency: int, seconds: float, warmup: float, pid: int | None = None,
          corpus: Path | None = None, client: str = "raw") -> dict:
-    """One load phase; with `pid`, also the CPU that process tree spent per answered request (ms)."""
+    """One load phase; with `pid`, also the CPU that process tree spent per answered request (ms) and, half-way
+    through, how the open connections are spread over its processes (`conns_by_process`, most first)."""
     cpu_before = tree_cpu_seconds(pid) if pid else 0.0
+    split: list[list[int]] = []
+    if pid and concurrency > 1:
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        timer = threading.Timer(warmup + seconds / 2, lambda: split.append(connections_by_process(port)))
+        timer.start()
     r = subprocess.run([sys.executable, str(HERE / "gateway_load.py"), "--url", url, "--key", key, "--concurrency",
                         str(concurrency), "--seconds", str(seconds), "--warmup", str(warmup), "--client", client]
                        + (["--corpus", str(corpus)] if corpus else []),
@@ -222,9 +231,21 @@ def load(url: str, key: str, concurrency: int, seconds: float, warmup: float, pi
     if r.returncode != 0:
         sys.exit(f"load generator failed: {r.stderr[-2000:]}")
     result = json.loads(r.stdout)
+    if split:
+        result["conns_by_process"] = split[0]
     if pid and result["answered_all"]:
         result["cpu_ms_per_req"] = round(1000 * (tree_cpu_seconds(pid) - cpu_before) / result["answered_all"], 3)
     return result
+
+
+def connections_by_process(port: int) -> list[int]:
+    """Established connections to `port`, counted by the process holding them (iproute2's ss), most first."""
+    try:
+        out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"], capture_output=True,
+                             text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return sorted(Counter(re.findall(r"pid=(\d+)", out)).values(), reverse=True)
 
 
 def profile(pid: int, url: str, key: str, seconds: float, corpus: Path | None, client: str) -> dict:
